@@ -1,0 +1,3 @@
+from polo.cli import main
+
+raise SystemExit(main())

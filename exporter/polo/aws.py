@@ -1,0 +1,157 @@
+"""AWS access at the edge: one assumed-role session per account, clients with bounded
+retries and timeouts, and a count of every API attempt for the self-metrics.
+
+Nothing here knows whether it talks to AWS, LocalStack or moto: `endpoint_url` decides.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config as BotoConfig
+from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import ClientError
+
+from polo.config import Account, AwsSettings
+
+
+class AssumeRoleError(Exception):
+    def __init__(self, account: Account, code: str):
+        self.code = code
+        super().__init__(f"cannot assume {account.role_arn}: {code}")
+
+
+def error_code(exc: BaseException) -> str:
+    """A short, label-safe reason: the AWS error code, or the kind of transport failure."""
+    if isinstance(exc, AssumeRoleError):
+        return exc.code
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") or "ClientError"
+    name = type(exc).__name__
+    return name.removesuffix("Error") if name.endswith("TimeoutError") else name
+
+
+class ApiStats:
+    """Thread-safe counters of AWS API attempts (retries included) and failed attempts."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.calls: Counter[tuple[str, str, str]] = Counter()   # (account_id, service, operation)
+        self.errors: Counter[tuple[str, str, str, str]] = Counter()  # ... + error code
+
+    def attach(self, register, account_id: str) -> None:
+        """`register` is a session's event registration, e.g. botocore_session.register."""
+        register("needs-retry", self._make_handler(account_id))
+
+    def _make_handler(self, account_id: str):
+        def on_attempt(operation=None, response=None, caught_exception=None, **_):
+            if operation is None:
+                return None
+            key = (account_id, operation.service_model.service_name, operation.name)
+            code = None
+            if caught_exception is not None:
+                code = error_code(caught_exception)
+            elif response is not None and response[0].status_code >= 300:
+                code = (response[1] or {}).get("Error", {}).get("Code") or f"HTTP{response[0].status_code}"
+            with self._lock:
+                self.calls[key] += 1
+                if code:
+                    self.errors[key + (code,)] += 1
+            return None  # never decide about retries: botocore's retry handler does
+        return on_attempt
+
+    def snapshot(self) -> tuple[dict, dict]:
+        with self._lock:
+            return dict(self.calls), dict(self.errors)
+
+    def operations(self) -> set[tuple[str, str]]:
+        """Every (service, operation) called so far: the IAM policy test reads this."""
+        with self._lock:
+            return {(service, op) for _, service, op in self.calls}
+
+
+class AwsAccess:
+    """Per-account assumed-role sessions with cached, auto-refreshing credentials."""
+
+    def __init__(self, settings: AwsSettings, home_region: str, stats: ApiStats | None = None,
+                 base_session: boto3.Session | None = None, max_pool_connections: int = 10):
+        self.settings = settings
+        self.home_region = home_region
+        self.stats = stats or ApiStats()
+        self.client_config = BotoConfig(
+            retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_pool_connections=max_pool_connections,
+            user_agent_extra="polo-exporter",
+        )
+        self._base = base_session or boto3.Session()
+        self._base_lock = threading.Lock()
+        self._sts = None
+        self._sessions: dict[str, boto3.Session] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+
+    def _account_lock(self, account_id: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(account_id, threading.Lock())
+
+    def _base_sts(self):
+        with self._base_lock:
+            if self._sts is None:
+                self.stats.attach(self._base.events.register, "base")
+                self._sts = self._base.client("sts", region_name=self.home_region,
+                                              endpoint_url=self.settings.endpoint_url,
+                                              config=self.client_config)
+            return self._sts
+
+    def _assume(self, account: Account) -> dict:
+        params = {"RoleArn": account.role_arn, "RoleSessionName": self.settings.session_name,
+                  "DurationSeconds": 3600}
+        if account.external_id:
+            params["ExternalId"] = account.external_id
+        try:
+            creds = self._base_sts().assume_role(**params)["Credentials"]
+        except Exception as exc:  # any failure is this account's alone
+            raise AssumeRoleError(account, error_code(exc)) from exc
+        return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+
+    def session(self, account: Account) -> boto3.Session:
+        """The account's session; assumes the role on first use, refreshes before expiry."""
+        with self._account_lock(account.id):
+            session = self._sessions.get(account.id)
+            if session is None:
+                credentials = RefreshableCredentials.create_from_metadata(
+                    metadata=self._assume(account),
+                    refresh_using=lambda: self._assume(account),
+                    method="sts-assume-role")
+                core = botocore.session.get_session()
+                core._credentials = credentials  # botocore's documented way to inject refreshable creds
+                self.stats.attach(core.register, account.id)
+                session = boto3.Session(botocore_session=core)
+                self._sessions[account.id] = session
+            return session
+
+    def forget(self, account: Account) -> None:
+        """Drop cached credentials, e.g. after the simulated AWS was reset."""
+        with self._account_lock(account.id):
+            self._sessions.pop(account.id, None)
+            for key in [k for k in self._clients if k[0] == account.id]:
+                del self._clients[key]
+
+    def client(self, account: Account, service: str, region: str):
+        session = self.session(account)
+        key = (account.id, service, region)
+        with self._account_lock(account.id):
+            client = self._clients.get(key)
+            if client is None:
+                client = session.client(service, region_name=region,
+                                        endpoint_url=self.settings.endpoint_url,
+                                        config=self.client_config)
+                self._clients[key] = client
+            return client

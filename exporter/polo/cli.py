@@ -1,0 +1,111 @@
+"""polo-exporter: the only place that decides between real AWS and the simulated demo."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+import tempfile
+from dataclasses import replace
+from importlib import resources
+
+from polo import __version__
+from polo.aws import AwsAccess
+from polo.config import Config, ConfigError, load_config, split_listen_address
+from polo.service import Exporter
+
+log = logging.getLogger("polo")
+EXIT_CONFIG = 2
+
+
+def example_config_path() -> str:
+    return str(resources.files("polo") / "polo.example.yml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="polo-exporter", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"polo-exporter {__version__}")
+    parser.add_argument("--config", help="YAML config file (default with --demo: the bundled example)")
+    parser.add_argument("--web.listen-address", dest="listen_address", metavar="HOST:PORT",
+                        help="address to serve /metrics on (overrides web.listen_address)")
+    parser.add_argument("--demo", action="store_true",
+                        help="run against an in-process simulated AWS (moto): no credentials, no network")
+    parser.add_argument("--once", action="store_true",
+                        help="run one sweep, print the exposition, exit 1 if any collector failed")
+    parser.add_argument("--log.level", dest="log_level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+    sub = parser.add_subparsers(dest="command")
+    backfill = sub.add_parser("backfill", help="write daily cost history as OpenMetrics for promtool")
+    backfill.add_argument("--since", required=True, help="first day, YYYY-MM-DD")
+    backfill.add_argument("--out", required=True, help="OpenMetrics file to write")
+    return parser
+
+
+def load(args) -> Config:
+    path = args.config or (example_config_path() if args.demo else None)
+    if path is None:
+        raise ConfigError("(command line)", "--config", "is required (or use --demo)")
+    config = load_config(path)
+    if args.listen_address:
+        try:
+            split_listen_address(args.listen_address)
+        except ValueError as err:
+            raise ConfigError("(command line)", "--web.listen-address", str(err)) from None
+        config = replace(config, listen_address=args.listen_address)
+    if args.demo:  # the demo never writes state next to the user's files
+        config = replace(config, state_dir=tempfile.mkdtemp(prefix="polo-demo-"))
+    return config
+
+
+def make_exporter(config: Config) -> Exporter:
+    access = AwsAccess(config.aws, home_region=config.regions[0],
+                       max_pool_connections=max(10, config.sweep.workers))
+    return Exporter(config, access)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load(args)
+    except ConfigError as err:
+        print(f"polo-exporter: config error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    with contextlib.ExitStack() as stack:
+        if args.demo:
+            from polo.demo.simulated import simulated_aws  # moto is only needed for the demo
+            stack.enter_context(simulated_aws(config))
+        if args.command == "backfill":
+            from polo.costs.backfill import run_backfill
+            return run_backfill(config, args.since, args.out)
+        exporter = make_exporter(config)
+        if args.once:
+            exporter.run_sources_once()
+            exporter.sweep_once()
+            sys.stdout.buffer.write(exporter.payload.plain)
+            return 1 if exporter.failed_tasks() else 0
+        return serve_forever(exporter)
+
+
+def serve_forever(exporter: Exporter) -> int:
+    from polo.server import serve
+
+    host, port = split_listen_address(exporter.config.listen_address)
+    try:
+        server = serve(exporter, host, port)
+    except OSError as err:
+        print(f"polo-exporter: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
+        return 1
+    exporter.start()
+    log.info("listening on http://%s:%d/ (%d accounts, %d regions, sweep every %.0fs)", host, port,
+             len(exporter.config.accounts), len(exporter.config.regions), exporter.config.sweep.interval)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        exporter.stop()
+        server.server_close()
+    return 0

@@ -1,0 +1,387 @@
+"""Polo's single YAML configuration file, validated up front.
+
+Every problem becomes a ConfigError naming the file, the key path and what is wrong, so the
+CLI can print one line and exit 2 instead of failing half-way through a sweep.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from polo.collectors import COLLECTORS
+
+DEFAULT_LISTEN_ADDRESS = "0.0.0.0:19881"
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+COST_METRICS = ("UnblendedCost", "AmortizedCost", "NetUnblendedCost")
+ENVIRONMENTS = ("prod", "dev")
+
+
+class ConfigError(Exception):
+    def __init__(self, file: str, key: str, problem: str):
+        self.file, self.key, self.problem = file, key, problem
+        super().__init__(f"{file}: {key}: {problem}" if key else f"{file}: {problem}")
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    environment: str
+    role_arn: str
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    role_name: str = "PoloReadOnly"
+    external_id: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int = 5
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    session_name: str = "polo-exporter"
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    interval: float = 300.0
+    workers: int = 16
+    per_account_workers: int = 4
+    prune_window: float = 86400.0
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    enabled: bool = True
+    account: str | None = None
+    metric: str = "UnblendedCost"
+    restatement_window_days: int = 3
+    refresh_interval: float = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    golden_date: dt.date = dt.date(2025, 6, 21)
+    monthly_target_usd: float = 79167.0
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    exempt_tag: str = "polo:keep"
+    required_tags: tuple[str, ...] = ()
+    volume_unattached_days: float = 1.0
+    instance_stopped_days: float = 7.0
+    snapshot_age_days: float = 90.0
+    load_balancer_idle_days: float = 1.0
+    nat_gateway_idle_days: float = 7.0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    accounts: tuple[Account, ...]
+    regions: tuple[str, ...]
+    collectors: tuple[str, ...]
+    tag_labels: tuple[str, ...]
+    aws: AwsSettings = field(default_factory=AwsSettings)
+    sweep: SweepSettings = field(default_factory=SweepSettings)
+    costs: CostSettings = field(default_factory=CostSettings)
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+    actions: ActionSettings = field(default_factory=ActionSettings)
+    listen_address: str = DEFAULT_LISTEN_ADDRESS
+    state_dir: str = "./polo-state"
+
+    def account(self, account_id: str) -> Account | None:
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+
+def tag_label_name(tag_key: str) -> str:
+    """Prometheus label name for an allow-listed tag key (aws:cloudformation:stack-name -> tag_aws_cloudformation_stack_name)."""
+    return "tag_" + re.sub(r"[^a-zA-Z0-9_]", "_", tag_key)
+
+
+def known_regions() -> set[str]:
+    import boto3
+
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ec2", partition_name=partition))
+    return regions
+
+
+def parse_duration(text: Any) -> float:
+    """'5m' -> 300.0; plain numbers are seconds."""
+    if isinstance(text, bool):
+        raise ValueError
+    if isinstance(text, (int, float)):
+        if text <= 0:
+            raise ValueError
+        return float(text)
+    match = DURATION.match(str(text).strip())
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError
+    return float(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+class _Reader:
+    """Walks a mapping, remembering the key path and rejecting unknown keys."""
+
+    def __init__(self, file: str, data: Any, path: str = ""):
+        self.file, self.path = file, path
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.fail("", f"must be a mapping, got {type(data).__name__}")
+        self.data = data
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def fail(self, name: str, problem: str):
+        raise ConfigError(self.file, self.key(name) if name else (self.path or "(top level)"), problem)
+
+    def reject_unknown(self, allowed: set[str]):
+        for name in self.data:
+            if name not in allowed:
+                self.fail(str(name), f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+    def section(self, name: str) -> "_Reader":
+        return _Reader(self.file, self.data.get(name), self.key(name))
+
+    def text(self, name: str, default: str | None = None, required: bool = False) -> str | None:
+        if name not in self.data or self.data[name] is None:
+            if required:
+                self.fail(name, "is required")
+            return default
+        value = self.data[name]
+        if not isinstance(value, str) or not value.strip():
+            self.fail(name, f"must be a non-empty string, got {value!r}")
+        return value
+
+    def integer(self, name: str, default: int, minimum: int = 1) -> int:
+        value = self.data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(name, f"must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    def number(self, name: str, default: float, minimum: float = 0.0) -> float:
+        value = self.data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+            self.fail(name, f"must be a number >= {minimum}, got {value!r}")
+        return float(value)
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.data.get(name, default)
+        if not isinstance(value, bool):
+            self.fail(name, f"must be true or false, got {value!r}")
+        return value
+
+    def duration(self, name: str, default: float) -> float:
+        if name not in self.data:
+            return default
+        try:
+            return parse_duration(self.data[name])
+        except ValueError:
+            self.fail(name, f"bad duration {self.data[name]!r} (use e.g. 90s, 5m, 6h, 3d)")
+
+    def str_list(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.fail(name, f"must be a list of strings, got {value!r}")
+        if len(set(value)) != len(value):
+            self.fail(name, "lists an entry twice")
+        return tuple(value)
+
+
+def _account_id(reader: _Reader, name: str) -> str | None:
+    value = reader.data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        reader.fail(name, f"must be a quoted 12-digit string, got {value!r} "
+                          "(YAML reads unquoted numbers as integers and drops leading zeros)")
+    if not ACCOUNT_ID.match(value):
+        reader.fail(name, f"{value!r} is not a 12-digit AWS account id")
+    return value
+
+
+def _accounts(file: str, raw: Any, aws: AwsSettings) -> tuple[Account, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(file, "accounts", "must be a non-empty list of accounts")
+    accounts, seen = [], {}
+    for index, item in enumerate(raw):
+        reader = _Reader(file, item, f"accounts[{index}]")
+        reader.reject_unknown({"id", "name", "environment", "role_arn", "external_id"})
+        if "id" not in reader.data:
+            reader.fail("id", "is required")
+        account_id = _account_id(reader, "id")
+        if account_id in seen:
+            reader.fail("id", f"duplicate account id {account_id} (also accounts[{seen[account_id]}])")
+        seen[account_id] = index
+        environment = reader.text("environment", required=True)
+        if environment not in ENVIRONMENTS:
+            reader.fail("environment", f"must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+        role_arn = reader.text("role_arn") or f"arn:aws:iam::{account_id}:role/{aws.role_name}"
+        if not re.match(r"^arn:aws[\w-]*:iam::\d{12}:role/.+$", role_arn):
+            reader.fail("role_arn", f"{role_arn!r} is not an IAM role ARN")
+        accounts.append(Account(
+            id=account_id,
+            name=reader.text("name", required=True),
+            environment=environment,
+            role_arn=role_arn,
+            external_id=reader.text("external_id") or aws.external_id,
+        ))
+    return tuple(accounts)
+
+
+def parse_config(data: Any, file: str) -> Config:
+    top = _Reader(file, data)
+    top.reject_unknown({"accounts", "regions", "collectors", "tags", "aws", "sweep", "web",
+                        "costs", "budget", "actions", "state_dir"})
+
+    aws_r = top.section("aws")
+    aws_r.reject_unknown({"role_name", "external_id", "endpoint_url", "max_attempts",
+                          "connect_timeout", "read_timeout", "session_name"})
+    endpoint = aws_r.text("endpoint_url")
+    if endpoint and not re.match(r"^https?://[^\s/]+", endpoint):
+        aws_r.fail("endpoint_url", f"{endpoint!r} is not an http(s) URL")
+    aws = AwsSettings(
+        role_name=aws_r.text("role_name", "PoloReadOnly"),
+        external_id=aws_r.text("external_id"),
+        endpoint_url=endpoint,
+        max_attempts=aws_r.integer("max_attempts", 5),
+        connect_timeout=aws_r.duration("connect_timeout", 5.0),
+        read_timeout=aws_r.duration("read_timeout", 30.0),
+        session_name=aws_r.text("session_name", "polo-exporter"),
+    )
+
+    accounts = _accounts(file, top.data.get("accounts"), aws)
+
+    regions = top.str_list("regions", ("us-east-1",))
+    if not regions:
+        top.fail("regions", "must list at least one region")
+    valid_regions = known_regions()
+    for index, region in enumerate(regions):
+        if region not in valid_regions:
+            top.fail(f"regions[{index}]", f"unknown AWS region {region!r}")
+
+    collectors = top.str_list("collectors", tuple(COLLECTORS))
+    for index, name in enumerate(collectors):
+        if name not in COLLECTORS:
+            top.fail(f"collectors[{index}]", f"unknown collector {name!r} (known: {', '.join(COLLECTORS)})")
+
+    tags_r = top.section("tags")
+    tags_r.reject_unknown({"labels", "required"})
+    tag_labels = tags_r.str_list("labels", ())
+    label_owner: dict[str, str] = {}
+    for index, key in enumerate(tag_labels):
+        label = tag_label_name(key)
+        if label in label_owner:
+            tags_r.fail(f"labels[{index}]", f"tag {key!r} and tag {label_owner[label]!r} both become label {label}")
+        label_owner[label] = key
+
+    sweep_r = top.section("sweep")
+    sweep_r.reject_unknown({"interval", "workers", "per_account_workers", "prune_window"})
+    sweep = SweepSettings(
+        interval=sweep_r.duration("interval", 300.0),
+        workers=sweep_r.integer("workers", 16),
+        per_account_workers=sweep_r.integer("per_account_workers", 4),
+        prune_window=sweep_r.duration("prune_window", 86400.0),
+    )
+
+    web_r = top.section("web")
+    web_r.reject_unknown({"listen_address"})
+    listen = web_r.text("listen_address", DEFAULT_LISTEN_ADDRESS)
+    try:
+        split_listen_address(listen)
+    except ValueError as err:
+        web_r.fail("listen_address", str(err))
+
+    costs_r = top.section("costs")
+    costs_r.reject_unknown({"enabled", "account", "metric", "restatement_window", "refresh_interval"})
+    cost_metric = costs_r.text("metric", "UnblendedCost")
+    if cost_metric not in COST_METRICS:
+        costs_r.fail("metric", f"must be one of {', '.join(COST_METRICS)}, got {cost_metric!r}")
+    cost_account = _account_id(costs_r, "account")
+    if cost_account is not None and cost_account not in {a.id for a in accounts}:
+        costs_r.fail("account", f"{cost_account} is not one of the configured accounts")
+    restatement = costs_r.duration("restatement_window", 3 * 86400.0)
+    if restatement % 86400:
+        costs_r.fail("restatement_window", "must be a whole number of days, e.g. 3d")
+    costs = CostSettings(
+        enabled=costs_r.flag("enabled", True),
+        account=cost_account or accounts[0].id,
+        metric=cost_metric,
+        restatement_window_days=int(restatement // 86400),
+        refresh_interval=costs_r.duration("refresh_interval", 6 * 3600.0),
+    )
+
+    budget_r = top.section("budget")
+    budget_r.reject_unknown({"golden_date", "monthly_target_usd"})
+    golden = budget_r.data.get("golden_date", dt.date(2025, 6, 21))
+    if isinstance(golden, str):
+        try:
+            golden = dt.date.fromisoformat(golden)
+        except ValueError:
+            pass
+    if not isinstance(golden, dt.date) or isinstance(golden, dt.datetime):
+        budget_r.fail("golden_date", f"must be a date like 2025-06-21, got {golden!r}")
+    budget = BudgetSettings(golden_date=golden,
+                            monthly_target_usd=budget_r.number("monthly_target_usd", 79167.0))
+
+    actions_r = top.section("actions")
+    actions_r.reject_unknown({"exempt_tag", "required_tags", "volume_unattached_days",
+                              "instance_stopped_days", "snapshot_age_days",
+                              "load_balancer_idle_days", "nat_gateway_idle_days"})
+    actions = ActionSettings(
+        exempt_tag=actions_r.text("exempt_tag", "polo:keep"),
+        required_tags=actions_r.str_list("required_tags", ()),
+        volume_unattached_days=actions_r.number("volume_unattached_days", 1.0),
+        instance_stopped_days=actions_r.number("instance_stopped_days", 7.0),
+        snapshot_age_days=actions_r.number("snapshot_age_days", 90.0),
+        load_balancer_idle_days=actions_r.number("load_balancer_idle_days", 1.0),
+        nat_gateway_idle_days=actions_r.number("nat_gateway_idle_days", 7.0),
+    )
+
+    return Config(
+        path=file, accounts=accounts, regions=regions, collectors=collectors,
+        tag_labels=tag_labels, aws=aws, sweep=sweep, costs=costs, budget=budget,
+        actions=actions, listen_address=listen,
+        state_dir=top.text("state_dir", "./polo-state"),
+    )
+
+
+def split_listen_address(address: str) -> tuple[str, int]:
+    """'HOST:PORT' or ':PORT' -> (host, port); host defaults to all interfaces."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{address!r} is not HOST:PORT")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def load_config(path: str | Path) -> Config:
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(file, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(file, "", f"cannot read: {err}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(file, "", f"YAML syntax error at {where}{problem}") from None
+    return parse_config(data, file)

@@ -1,0 +1,154 @@
+"""The inventory metric catalogue (docs/metrics.md describes every family built here).
+
+Every per-resource family carries the same identity labels, so dashboards and alerts can
+join or `sum by` any of them without group_left gymnastics.
+"""
+from __future__ import annotations
+
+import platform
+from typing import Iterable
+
+from polo import __version__
+from polo.aws import ApiStats
+from polo.config import Config, tag_label_name
+from polo.exposition import Family, label_string
+from polo.model import Resource, Snapshot
+
+IDENTITY = ("account_id", "account", "environment", "region", "resource_type", "resource_id")
+UNKNOWN = "unknown"
+
+
+class AccountNames:
+    """account_id -> (name, environment); accounts missing from config read 'unknown'."""
+
+    def __init__(self, config: Config):
+        self._names = {a.id: (a.name, a.environment) for a in config.accounts}
+
+    def __call__(self, account_id: str) -> tuple[str, str]:
+        return self._names.get(account_id, (UNKNOWN, UNKNOWN))
+
+
+def identity_labels(resource: Resource, names: AccountNames) -> str:
+    account, environment = names(resource.account_id)
+    return label_string(IDENTITY, (resource.account_id, account, environment, resource.region,
+                                   resource.resource_type, resource.resource_id))
+
+
+def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
+    names = AccountNames(config)
+    tag_keys = config.tag_labels
+    info_names = ("name", "state", "vpc_id", "subnet_id", "parent_id", "resource_class") + tuple(
+        tag_label_name(k) for k in tag_keys)
+
+    account_info = Family("polo_account_info", "gauge",
+                          "Configured AWS accounts; join on account_id for names and environments.")
+    account_up = Family("polo_account_up", "gauge",
+                        "1 if Polo could assume the account's role in the last sweep, else 0.")
+    for account in config.accounts:
+        labels = label_string(("account_id", "account", "environment"),
+                              (account.id, account.name, account.environment))
+        account_info.add(labels, 1)
+        if account.id in snapshot.accounts_up:
+            account_up.add(labels, 1 if snapshot.accounts_up[account.id] else 0)
+
+    info = Family("polo_resource_info", "gauge",
+                  "One series per AWS resource Polo found; value is always 1.")
+    created = Family("polo_resource_created_timestamp_seconds", "gauge",
+                     "When AWS says the resource was created (Lambda: last modified).")
+    size = Family("polo_resource_size_bytes", "gauge",
+                  "Provisioned size: EBS volume and snapshot size, RDS allocated storage, Lambda code size.")
+    registered = Family("polo_load_balancer_registered_targets", "gauge",
+                        "Targets registered in all target groups of an ELBv2 load balancer.")
+    healthy = Family("polo_load_balancer_healthy_targets", "gauge",
+                     "Targets reported healthy in all target groups of an ELBv2 load balancer.")
+    open_rules = Family("polo_security_group_open_ingress_rules", "gauge",
+                        "Ingress rules of a security group open to 0.0.0.0/0 or ::/0.")
+    open_info = Family("polo_security_group_open_ingress_info", "gauge",
+                       "One series per world-open ingress rule: protocol, port range and source CIDR.")
+    public_block = Family("polo_s3_bucket_public_access_blocked", "gauge",
+                          "1 if all four S3 public access block settings are on for the bucket, else 0.")
+    nat_bytes = Family("polo_nat_gateway_outbound_7d_bytes", "gauge",
+                       "Bytes a NAT gateway sent to destinations over the last 7 days (CloudWatch BytesOutToDestination).")
+    deleted = Family("polo_resource_deleted_timestamp_seconds", "gauge",
+                     "Tombstone: when a resource vanished from a successful listing; exported for the prune window.")
+
+    for resource in snapshot.resources:
+        identity = identity_labels(resource, names)
+        info_values = (resource.name, resource.state, resource.vpc_id, resource.subnet_id,
+                       resource.parent_id, resource.resource_class) + tuple(
+            resource.tags.get(k, "") for k in tag_keys)
+        info.add(identity + "," + label_string(info_names, info_values), 1)
+        if resource.created is not None:
+            created.add(identity, resource.created)
+        if resource.size_bytes is not None:
+            size.add(identity, resource.size_bytes)
+        details = resource.details
+        if resource.resource_type == "load_balancer":
+            registered.add(identity, details.get("registered_targets", 0))
+            healthy.add(identity, details.get("healthy_targets", 0))
+        elif resource.resource_type == "security_group":
+            rules = details.get("open_ingress", ())
+            open_rules.add(identity, len(rules))
+            for protocol, ports, source in rules:
+                open_info.add(identity + "," + label_string(("protocol", "port_range", "source"),
+                                                            (protocol, ports, source)), 1)
+        elif resource.resource_type == "s3_bucket":
+            public_block.add(identity, 1 if details.get("public_access_blocked") else 0)
+        elif resource.resource_type == "nat_gateway" and details.get("bytes_out_7d") is not None:
+            nat_bytes.add(identity, details["bytes_out_7d"])
+
+    for tombstone in snapshot.tombstones:
+        deleted.add(identity_labels(tombstone.resource, names) + ","
+                    + label_string(("name",), (tombstone.resource.name,)), tombstone.deleted_at)
+
+    return [account_info, account_up, info, created, size, registered, healthy, open_rules,
+            open_info, public_block, nat_bytes, deleted]
+
+
+def self_families(snapshot: Snapshot | None, config: Config, stats: ApiStats) -> list[Family]:
+    names = AccountNames(config)
+    build = Family("polo_exporter_build_info", "gauge", "Polo's version and Python runtime.")
+    build.add(label_string(("version", "python_version"), (__version__, platform.python_version())), 1)
+    families = [build]
+
+    up = Family("polo_collector_up", "gauge",
+                "1 if the collector's last listing in this account and region succeeded, else 0.")
+    duration = Family("polo_collector_duration_seconds", "gauge",
+                      "Wall time of the collector's last run in this account and region.")
+    last_ok = Family("polo_collector_last_success_timestamp_seconds", "gauge",
+                     "End of the sweep in which the collector last succeeded here.")
+    count = Family("polo_collector_resources", "gauge",
+                   "Resources the collector holds for this account and region (last known state when failing).")
+    error = Family("polo_collector_error_info", "gauge",
+                   "Why the collector failed in the last sweep (AWS error code or transport failure).")
+    sweep_duration = Family("polo_sweep_duration_seconds", "gauge", "Wall time of the last completed sweep.")
+    sweep_ok = Family("polo_sweep_last_success_timestamp_seconds", "gauge",
+                      "End of the last sweep in which at least one collector succeeded.")
+    if snapshot is not None:
+        for task, status in sorted(snapshot.tasks.items(), key=lambda kv: (kv[0].account_id, kv[0].region, kv[0].collector)):
+            account, environment = names(task.account_id)
+            labels = label_string(("account_id", "account", "environment", "region", "collector"),
+                                  (task.account_id, account, environment, task.region, task.collector))
+            up.add(labels, 1 if status.ok else 0)
+            duration.add(labels, status.duration)
+            count.add(labels, status.resources)
+            if status.last_success is not None:
+                last_ok.add(labels, status.last_success)
+            if not status.ok:
+                error.add(labels + "," + label_string(("error",), (status.error,)), 1)
+        sweep_duration.add("", snapshot.sweep_duration)
+        if snapshot.last_success is not None:
+            sweep_ok.add("", snapshot.last_success)
+    families += [up, duration, last_ok, count, error, sweep_duration, sweep_ok]
+
+    calls, errors = stats.snapshot()
+    calls_family = Family("polo_aws_api_calls_total", "counter",
+                          "AWS API attempts (each retry counts) by account, service and operation.")
+    for (account_id, service, operation), n in sorted(calls.items()):
+        calls_family.add(label_string(("account_id", "service", "operation"), (account_id, service, operation)), n)
+    errors_family = Family("polo_aws_api_errors_total", "counter",
+                           "Failed AWS API attempts by account, service, operation and error code.")
+    for (account_id, service, operation, code), n in sorted(errors.items()):
+        errors_family.add(label_string(("account_id", "service", "operation", "error_code"),
+                                       (account_id, service, operation, code)), n)
+    return families + [calls_family, errors_family]

@@ -1,0 +1,164 @@
+"""The normalised inventory: one Resource shape for every AWS service, and pruning.
+
+Pure code, no AWS: collectors produce Resources, the Inventory folds each sweep's task
+results into a Snapshot that the exposition renders.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One AWS resource. `details` holds service-specific facts the rules and metrics need
+    (target counts, open ingress rules, attachment state, ...); collectors document theirs."""
+
+    account_id: str
+    region: str
+    resource_type: str
+    resource_id: str
+    name: str = ""
+    state: str = ""
+    parent_id: str = ""
+    vpc_id: str = ""
+    subnet_id: str = ""
+    created: float | None = None
+    resource_class: str = ""
+    size_bytes: float | None = None
+    tags: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # one shared read-only empty
+    details: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.account_id, self.region, self.resource_type, self.resource_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskKey:
+    """One unit of sweep work: a collector in one account and region ('global' for S3)."""
+
+    account_id: str
+    region: str
+    collector: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    task: TaskKey
+    resources: tuple[Resource, ...] | None  # None when the task failed
+    duration: float
+    error: str = ""  # short error code, e.g. AccessDenied, Throttling, ReadTimeout
+
+    @property
+    def ok(self) -> bool:
+        return self.resources is not None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatus:
+    ok: bool
+    duration: float
+    error: str
+    last_success: float | None
+    resources: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    resource: Resource
+    deleted_at: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one completed sweep knows; immutable so a scrape can read it lock-free."""
+
+    taken_at: float
+    resources: tuple[Resource, ...]
+    tombstones: tuple[Tombstone, ...]
+    tasks: Mapping[TaskKey, TaskStatus]
+    sweep_duration: float
+    sweep_ok: bool
+    last_success: float | None
+    accounts_up: Mapping[str, bool] = field(default_factory=dict)
+
+
+class Inventory:
+    """Folds sweep results into a snapshot, keeping v1's prune semantics.
+
+    A resource missing from a *successful* listing becomes a tombstone for `prune_window`
+    seconds and then disappears. A failed listing changes nothing: its resources keep their
+    last known state, so a throttled account never looks as if it were emptied.
+    """
+
+    def __init__(self, prune_window: float):
+        self.prune_window = prune_window
+        self._live: dict[TaskKey, dict[tuple, Resource]] = {}
+        self._tombstones: dict[tuple, Tombstone] = {}
+        self._status: dict[TaskKey, TaskStatus] = {}
+        self._last_success: float | None = None
+
+    def apply(self, results: Iterable[TaskResult], now: float, sweep_duration: float = 0.0,
+              accounts_up: Mapping[str, bool] | None = None) -> Snapshot:
+        results = list(results)
+        for result in results:
+            previous = self._status.get(result.task)
+            if not result.ok:
+                self._status[result.task] = TaskStatus(
+                    ok=False, duration=result.duration, error=result.error,
+                    last_success=previous.last_success if previous else None,
+                    resources=len(self._live.get(result.task, {})))
+                continue
+            current = {r.key: r for r in result.resources}
+            for key, gone in self._live.get(result.task, {}).items():
+                if key not in current and key not in self._tombstones:
+                    self._tombstones[key] = Tombstone(gone, now)
+            for key in current:
+                self._tombstones.pop(key, None)
+            self._live[result.task] = current
+            self._status[result.task] = TaskStatus(
+                ok=True, duration=result.duration, error="", last_success=now,
+                resources=len(current))
+        self._tombstones = {k: t for k, t in self._tombstones.items()
+                            if now - t.deleted_at < self.prune_window}
+        sweep_ok = not results or any(r.ok for r in results)
+        if sweep_ok:
+            self._last_success = now
+        return Snapshot(
+            taken_at=now,
+            resources=tuple(r for task in self._live.values() for r in task.values()),
+            tombstones=tuple(self._tombstones.values()),
+            tasks=dict(self._status),
+            sweep_duration=sweep_duration,
+            sweep_ok=sweep_ok,
+            last_success=self._last_success,
+            accounts_up=dict(accounts_up or {}),
+        )
+
+
+def timestamp(value: Any) -> float | None:
+    """AWS datetimes (or ISO strings, as Lambda returns) -> Unix seconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("+0000", "+00:00"))
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.timestamp()
+    return float(value)
+
+
+def tag_dict(tag_list: Iterable[Mapping[str, str]] | None) -> Mapping[str, str]:
+    """AWS [{'Key': k, 'Value': v}] (any capitalisation) -> read-only {k: v}."""
+    tags = {}
+    for tag in tag_list or ():
+        key = tag.get("Key", tag.get("key"))
+        if key is not None:
+            tags[key] = tag.get("Value", tag.get("value", "")) or ""
+    return MappingProxyType(tags) if tags else EMPTY

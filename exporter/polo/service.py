@@ -1,0 +1,112 @@
+"""The running exporter: background sweeps, metric sources, and the rendered payload.
+
+A scrape reads `payload`, a reference swapped atomically after each sweep (or cost refresh);
+nothing on the scrape path can reach AWS.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Iterable, Protocol
+
+from polo.aws import AwsAccess
+from polo.config import Config
+from polo.exposition import Family, Payload, render
+from polo.metrics import inventory_families, self_families
+from polo.model import Inventory, Snapshot
+from polo.sweep import Sweeper
+
+log = logging.getLogger(__name__)
+
+
+class MetricSource(Protocol):
+    """Extra families built from the latest inventory snapshot (costs, actions, ...).
+
+    A source with background work of its own (Cost Explorer refreshes) may also define
+    `start(publish)`, called once when the exporter starts, calling `publish()` whenever it
+    has new data, and `run_once()`, which does that work synchronously for --once.
+    """
+
+    def families(self, snapshot: Snapshot | None) -> Iterable[Family]: ...
+
+
+class Exporter:
+    def __init__(self, config: Config, access: AwsAccess, sources: Iterable[MetricSource] = ()):
+        self.config = config
+        self.access = access
+        self.sources = list(sources)
+        self.sweeper = Sweeper(config, access)
+        self.inventory = Inventory(config.sweep.prune_window)
+        self.snapshot: Snapshot | None = None
+        self.payload: Payload = render(self._families())
+        self._publish_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def sweep_once(self) -> Snapshot:
+        outcome = self.sweeper.run()
+        self.snapshot = self.inventory.apply(outcome.results, time.time(), outcome.duration,
+                                             outcome.accounts_up)
+        failed = sum(1 for r in outcome.results if not r.ok)
+        log.info("sweep done in %.2fs: %d tasks, %d failed, %d resources, %d tombstones",
+                 outcome.duration, len(outcome.results), failed, len(self.snapshot.resources),
+                 len(self.snapshot.tombstones))
+        self.publish()
+        return self.snapshot
+
+    def publish(self) -> None:
+        """Re-render every family and swap the payload in; called after sweeps and refreshes."""
+        with self._publish_lock:
+            self.payload = render(self._families())
+
+    def _families(self) -> Iterable[Family]:
+        snapshot = self.snapshot
+        if snapshot is not None:
+            yield from inventory_families(snapshot, self.config)
+        for source in self.sources:
+            try:
+                yield from source.families(snapshot)
+            except Exception:  # a broken source must not blank the inventory
+                log.exception("metric source %s failed", type(source).__name__)
+        yield from self_families(snapshot, self.config, self.access.stats)
+
+    def failed_tasks(self) -> int:
+        return 0 if self.snapshot is None else sum(1 for s in self.snapshot.tasks.values() if not s.ok)
+
+    def health(self, now: float | None = None) -> tuple[bool, str]:
+        now = time.time() if now is None else now
+        snapshot = self.snapshot
+        if snapshot is None:
+            return False, "no sweep has completed yet"
+        if snapshot.last_success is None:
+            return False, "no sweep has succeeded yet"
+        age = now - snapshot.last_success
+        limit = 3 * self.config.sweep.interval
+        if age > limit:
+            return False, f"last successful sweep was {age:.0f}s ago (limit {limit:.0f}s)"
+        return True, f"ok: last successful sweep {age:.0f}s ago, {self.failed_tasks()} failed collector tasks"
+
+    def run_sources_once(self) -> None:
+        for source in self.sources:
+            if hasattr(source, "run_once"):
+                source.run_once()
+
+    def start(self) -> None:
+        for source in self.sources:
+            if hasattr(source, "start"):
+                source.start(self.publish)
+        self._thread = threading.Thread(target=self._loop, name="polo-sweeper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.sweep_once()
+            except Exception:
+                log.exception("sweep crashed")
+            self._stop.wait(max(0.0, self.config.sweep.interval - (time.monotonic() - started)))

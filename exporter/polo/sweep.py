@@ -1,0 +1,104 @@
+"""One sweep: every (account, region, collector) task on a bounded worker pool.
+
+Each account may hold at most `per_account_workers` pool slots at a time, so a throttled or
+slow account queues behind itself instead of starving the others.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from polo.aws import AssumeRoleError, AwsAccess, error_code
+from polo.collectors import COLLECTORS, CollectContext
+from polo.config import Account, Config
+from polo.model import TaskKey, TaskResult
+
+log = logging.getLogger(__name__)
+GLOBAL = "global"
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    results: list[TaskResult]
+    accounts_up: dict[str, bool]
+    duration: float
+
+
+class Sweeper:
+    def __init__(self, config: Config, access: AwsAccess, collectors=COLLECTORS):
+        self.config = config
+        self.access = access
+        self.collectors = {name: collectors[name] for name in config.collectors}
+        self._accounts = {a.id: a for a in config.accounts}
+        self._assume_failures: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def tasks_for(self, account: Account) -> list[TaskKey]:
+        tasks = []
+        for name, collector in self.collectors.items():
+            regions = [GLOBAL] if collector.SCOPE == "global" else self.config.regions
+            tasks += [TaskKey(account.id, region, name) for region in regions]
+        return tasks
+
+    def run(self) -> SweepOutcome:
+        started = time.monotonic()
+        self._assume_failures = {}
+        queues = {a.id: deque(self.tasks_for(a)) for a in self.config.accounts}
+        total = sum(len(q) for q in queues.values())
+        results: list[TaskResult] = []
+        all_done = threading.Event()
+        if total == 0:
+            all_done.set()
+
+        with ThreadPoolExecutor(self.config.sweep.workers, thread_name_prefix="polo-sweep") as pool:
+            def launch(account_id: str) -> None:  # caller holds self._lock
+                if queues[account_id]:
+                    task = queues[account_id].popleft()
+                    pool.submit(self._run_task, task).add_done_callback(
+                        lambda future: finished(account_id, future))
+
+            def finished(account_id: str, future) -> None:
+                with self._lock:
+                    results.append(future.result())
+                    launch(account_id)
+                    if len(results) == total:
+                        all_done.set()
+
+            with self._lock:  # interleave accounts so the first slots are shared fairly
+                for _ in range(self.config.sweep.per_account_workers):
+                    for account_id in queues:
+                        launch(account_id)
+            all_done.wait()
+
+        accounts_up = {a.id: a.id not in self._assume_failures for a in self.config.accounts}
+        return SweepOutcome(results, accounts_up, time.monotonic() - started)
+
+    def _client_factory(self, account: Account):
+        return lambda service, region: self.access.client(account, service, region)
+
+    def _run_task(self, task: TaskKey) -> TaskResult:
+        started = time.monotonic()
+        account = self._accounts[task.account_id]
+        try:
+            failure = self._assume_failures.get(account.id)
+            if failure:
+                raise AssumeRoleError(account, failure)
+            try:
+                self.access.session(account)
+            except AssumeRoleError as exc:
+                self._assume_failures[account.id] = exc.code
+                raise
+            ctx = CollectContext(account_id=account.id, region=task.region,
+                                 home_region=self.config.regions[0],
+                                 client=self._client_factory(account))
+            resources = tuple(self.collectors[task.collector].collect(ctx))
+            return TaskResult(task, resources, time.monotonic() - started)
+        except Exception as exc:  # one failing task must never take the sweep down
+            code = error_code(exc)
+            log.warning("collector %s failed in account %s (%s) region %s: %s",
+                        task.collector, account.id, account.name, task.region, code)
+            return TaskResult(task, None, time.monotonic() - started, error=code)
