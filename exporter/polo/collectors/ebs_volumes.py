@@ -1,0 +1,47 @@
+"""EBS volumes (DescribeVolumes, all pages).
+
+Yields, e.g.:
+    Resource(account_id='651774330118', region='us-east-1', resource_type='ebs_volume',
+             resource_id='vol-1', name='api-1-root', state='in-use', parent_id='i-0abc',
+             created=1719000000.0, resource_class='gp3', size_bytes=107374182400,
+             details={'attached_instance_id': 'i-0abc', 'availability_zone': 'us-east-1a',
+                      'iops': 3000, 'throughput': 125, 'encrypted': False})
+`parent_id` and `attached_instance_id` are the first attachment's instance, else ''.
+`iops` and `throughput` are None when AWS does not report them (e.g. throughput off gp3).
+"""
+from __future__ import annotations
+
+from polo.collectors import GIB, CollectContext, paginate
+from polo.model import Resource, tag_dict, timestamp
+
+NAME = "ebs_volumes"
+SCOPE = "regional"
+
+
+def collect(ctx: CollectContext):
+    ec2 = ctx.regional_client("ec2")
+    for volume in paginate(ec2, "describe_volumes", "Volumes"):
+        tags = tag_dict(volume.get("Tags"))
+        attachments = volume.get("Attachments") or ()
+        instance_id = (attachments[0].get("InstanceId") or "") if attachments else ""
+        size = volume.get("Size")
+        yield Resource(
+            account_id=ctx.account_id,
+            region=ctx.region,
+            resource_type="ebs_volume",
+            resource_id=volume["VolumeId"],
+            name=tags.get("Name", ""),
+            state=volume.get("State", ""),
+            parent_id=instance_id,
+            created=timestamp(volume.get("CreateTime")),
+            resource_class=volume.get("VolumeType", ""),
+            size_bytes=size * GIB if size is not None else None,
+            tags=tags,
+            details={
+                "attached_instance_id": instance_id,
+                "availability_zone": volume.get("AvailabilityZone", ""),
+                "iops": volume.get("Iops"),
+                "throughput": volume.get("Throughput"),
+                "encrypted": bool(volume.get("Encrypted", False)),
+            },
+        )

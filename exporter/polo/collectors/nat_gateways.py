@@ -1,0 +1,88 @@
+"""NAT gateways (DescribeNatGateways, all pages) with their last 7 days of outbound bytes
+(CloudWatch GetMetricData, one paged call per region for all its gateways).
+
+Yields, e.g.:
+    Resource(account_id='651774330118', region='us-east-1', resource_type='nat_gateway',
+             resource_id='nat-1', name='egress-a', state='available', parent_id='subnet-1',
+             vpc_id='vpc-1', subnet_id='subnet-1', created=1719000000.0,
+             details={'allocation_ids': ('eipalloc-1',), 'bytes_out_7d': 123456.0})
+Gateways in state 'deleted' are skipped. `bytes_out_7d` is the sum of AWS/NATGateway
+BytesOutToDestination over the last 7 days (daily Sum); 0.0 when CloudWatch has no datapoints
+(a new gateway counts as idle too), None for every gateway of the region when the CloudWatch
+call fails: the gateways are still reported, the failure is logged as a warning.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from botocore.exceptions import ClientError
+
+from polo.collectors import CollectContext, paginate
+from polo.model import Resource, tag_dict, timestamp
+
+NAME = "nat_gateways"
+SCOPE = "regional"
+WINDOW = dt.timedelta(days=7)
+QUERIES_PER_CALL = 500  # GetMetricData's limit
+log = logging.getLogger(__name__)
+
+
+def bytes_out(cloudwatch, gateway_ids: list[str],
+              now: dt.datetime | None = None) -> dict[str, float | None]:
+    """gateway id -> BytesOutToDestination summed over the last 7 days; all None on error."""
+    if not gateway_ids:
+        return {}
+    end = now or dt.datetime.now(dt.timezone.utc)
+    totals: dict[str, float | None] = {g: 0.0 for g in gateway_ids}
+    try:
+        for start in range(0, len(gateway_ids), QUERIES_PER_CALL):
+            batch = gateway_ids[start:start + QUERIES_PER_CALL]
+            ids = {f"nat{start + i}": g for i, g in enumerate(batch)}
+            queries = [{
+                "Id": query_id,
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/NATGateway", "MetricName": "BytesOutToDestination",
+                               "Dimensions": [{"Name": "NatGatewayId", "Value": gateway_id}]},
+                    "Period": 86400,
+                    "Stat": "Sum",
+                },
+                "ReturnData": True,
+            } for query_id, gateway_id in ids.items()]
+            for result in paginate(cloudwatch, "get_metric_data", "MetricDataResults",
+                                   MetricDataQueries=queries, StartTime=end - WINDOW, EndTime=end):
+                gateway_id = ids.get(result.get("Id"))
+                if gateway_id is not None:
+                    totals[gateway_id] += float(sum(result.get("Values") or ()))
+    except ClientError as exc:
+        log.warning("CloudWatch GetMetricData for %d NAT gateways failed: %s",
+                    len(gateway_ids), exc.response.get("Error", {}).get("Code") or exc)
+        return {g: None for g in gateway_ids}
+    return totals
+
+
+def collect(ctx: CollectContext):
+    ec2 = ctx.regional_client("ec2")
+    gateways = [g for g in paginate(ec2, "describe_nat_gateways", "NatGateways")
+                if g.get("State") != "deleted"]
+    traffic = bytes_out(ctx.regional_client("cloudwatch"), [g["NatGatewayId"] for g in gateways])
+    for gateway in gateways:
+        tags = tag_dict(gateway.get("Tags"))
+        yield Resource(
+            account_id=ctx.account_id,
+            region=ctx.region,
+            resource_type="nat_gateway",
+            resource_id=gateway["NatGatewayId"],
+            name=tags.get("Name", ""),
+            state=gateway.get("State", ""),
+            parent_id=gateway.get("SubnetId", ""),
+            vpc_id=gateway.get("VpcId", ""),
+            subnet_id=gateway.get("SubnetId", ""),
+            created=timestamp(gateway.get("CreateTime")),
+            tags=tags,
+            details={
+                "allocation_ids": tuple(a["AllocationId"] for a in gateway.get("NatGatewayAddresses") or ()
+                                        if a.get("AllocationId")),
+                "bytes_out_7d": traffic.get(gateway["NatGatewayId"]),
+            },
+        )
