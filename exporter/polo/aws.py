@@ -82,7 +82,7 @@ class AwsAccess:
         self.home_region = home_region
         self.stats = stats or ApiStats()
         self.client_config = BotoConfig(
-            retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
+            retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             max_pool_connections=max_pool_connections,

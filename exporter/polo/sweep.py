@@ -35,7 +35,8 @@ class Sweeper:
         self.collectors = {name: collectors[name] for name in config.collectors}
         self._accounts = {a.id: a for a in config.accounts}
         self._assume_failures: dict[str, str] = {}
-        self._lock = threading.Lock()
+        # Reentrant: a future that is already done runs its callback inside add_done_callback.
+        self._lock = threading.RLock()
 
     def tasks_for(self, account: Account) -> list[TaskKey]:
         tasks = []

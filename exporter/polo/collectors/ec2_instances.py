@@ -19,7 +19,7 @@ from polo.model import Resource, tag_dict, timestamp
 
 NAME = "ec2_instances"
 SCOPE = "regional"
-TRANSITION_TIME = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) GMT\)")
+TRANSITION_TIME = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")  # AWS: GMT, moto: UTC
 
 
 def state_since(reason: str | None) -> float | None:

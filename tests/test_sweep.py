@@ -1,0 +1,174 @@
+"""Sweeps over several simulated accounts: isolation, failures that stay local, pruning."""
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from conftest import ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, assumed_client, make_config
+from polo.aws import AwsAccess
+from polo.service import Exporter
+
+
+def error_reply(code, status=400):
+    """What AWS would answer; returned from a botocore before-call hook instead of calling out."""
+    def handler(**_):
+        return (AWSResponse("https://aws.invalid", status, {}, None),
+                {"Error": {"Code": code, "Message": f"simulated {code}"},
+                 "ResponseMetadata": {"HTTPStatusCode": status}})
+    return handler
+
+
+class RawBody:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **_):
+        yield self.body
+
+
+def ec2_http_error(code, status):
+    """An EC2 error on the wire, answered before moto sees the request, so botocore's own
+    retry logic (adaptive mode) handles it exactly as it would a real throttle."""
+    body = (f"<Response><Errors><Error><Code>{code}</Code><Message>simulated</Message></Error>"
+            f"</Errors><RequestID>polo-test</RequestID></Response>").encode()
+
+    def handler(request, **_):
+        return AWSResponse(request.url, status, {}, RawBody(body))
+    return handler
+
+
+def make_exporter(config, base_session=None):
+    access = AwsAccess(config.aws, home_region=config.regions[0], base_session=base_session)
+    return Exporter(config, access)
+
+
+def run_instances(account_id, count, region="us-east-1"):
+    ec2 = assumed_client("ec2", account_id, region)
+    image = ec2.register_image(Name="base", RootDeviceName="/dev/xvda",
+                               BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}])
+    return [i["InstanceId"] for i in ec2.run_instances(ImageId=image["ImageId"], MinCount=count,
+                                                       MaxCount=count)["Instances"]]
+
+
+def resource_ids(snapshot, account_id, resource_type="ec2_instance"):
+    return {r.resource_id for r in snapshot.resources
+            if r.account_id == account_id and r.resource_type == resource_type}
+
+
+def test_each_account_sees_only_its_own_resources(moto):
+    a_ids, b_ids = set(run_instances(ACCOUNT_A, 2)), set(run_instances(ACCOUNT_B, 3))
+    config = make_config(collectors=["ec2_instances", "ebs_volumes"])
+    snapshot = make_exporter(config).sweep_once()
+    assert resource_ids(snapshot, ACCOUNT_A) == a_ids
+    assert resource_ids(snapshot, ACCOUNT_B) == b_ids
+    assert all(status.ok for status in snapshot.tasks.values())
+    assert snapshot.accounts_up == {ACCOUNT_A: True, ACCOUNT_B: True}
+
+
+def test_denied_account_fails_alone_and_keeps_others(moto):
+    run_instances(ACCOUNT_A, 1)
+    run_instances(ACCOUNT_C, 1)
+    base = boto3.Session()
+    denied_arn = f"arn:aws:iam::{ACCOUNT_B}:role/PoloReadOnly"
+
+    def deny_b(params, **kwargs):  # params is the serialised request; STS sends a form body
+        if params["body"].get("RoleArn") == denied_arn:
+            return error_reply("AccessDenied", 403)()
+        return None
+
+    base.events.register("before-call.sts.AssumeRole", deny_b)
+    config = make_config(accounts=(ACCOUNT_A, ACCOUNT_B, ACCOUNT_C), collectors=["ec2_instances", "s3_buckets"])
+    exporter = make_exporter(config, base_session=base)
+    snapshot = exporter.sweep_once()
+
+    assert snapshot.accounts_up == {ACCOUNT_A: True, ACCOUNT_B: False, ACCOUNT_C: True}
+    failed = {(t.account_id, t.collector): s.error for t, s in snapshot.tasks.items() if not s.ok}
+    assert failed == {(ACCOUNT_B, "ec2_instances"): "AccessDenied", (ACCOUNT_B, "s3_buckets"): "AccessDenied"}
+    assert len(resource_ids(snapshot, ACCOUNT_A)) == 1 and len(resource_ids(snapshot, ACCOUNT_C)) == 1
+    assume_calls = exporter.access.stats.calls[("base", "sts", "AssumeRole")]
+    assert assume_calls <= 3 + config.sweep.per_account_workers  # a denied account is not retried per task
+
+    text = exporter.payload.plain.decode()
+    assert f'polo_account_up{{account_id="{ACCOUNT_B}",account="acct1",environment="dev"}} 0' in text
+    assert ('polo_collector_error_info{account_id="%s",account="acct1",environment="dev",region="us-east-1",'
+            'collector="ec2_instances",error="AccessDenied"} 1' % ACCOUNT_B) in text
+
+
+def test_throttled_collector_keeps_last_state_and_is_visible(moto):
+    ids = set(run_instances(ACCOUNT_A, 2))
+    run_instances(ACCOUNT_B, 1)
+    config = make_config(collectors=["ec2_instances"], aws={"max_attempts": 2})
+    exporter = make_exporter(config)
+    exporter.sweep_once()
+
+    account_a = config.account(ACCOUNT_A)
+    exporter.access.client(account_a, "ec2", "us-east-1").meta.events.register_first(
+        "before-send.ec2.DescribeInstances", ec2_http_error("RequestLimitExceeded", 503))
+    assumed_client("ec2", ACCOUNT_A).terminate_instances(InstanceIds=sorted(ids)[:1])
+    snapshot = exporter.sweep_once()
+
+    assert resource_ids(snapshot, ACCOUNT_A) == ids  # last known state, nothing tombstoned
+    assert snapshot.tombstones == ()
+    assert len(resource_ids(snapshot, ACCOUNT_B)) == 1
+    api_errors = exporter.access.stats.errors
+    assert api_errors[(ACCOUNT_A, "ec2", "DescribeInstances", "RequestLimitExceeded")] == 2  # every attempt counted
+    text = exporter.payload.plain.decode()
+    assert 'collector="ec2_instances"} 0' in text
+    assert 'polo_aws_api_errors_total{account_id="%s",service="ec2",operation="DescribeInstances",error_code="RequestLimitExceeded"} 2' % ACCOUNT_A in text
+
+
+def test_malformed_reply_fails_only_that_collector(moto):
+    run_instances(ACCOUNT_A, 1)
+    config = make_config(accounts=(ACCOUNT_A,), collectors=["ec2_instances", "vpcs"])
+    exporter = make_exporter(config)
+
+    def garbage(**_):
+        return (AWSResponse("https://aws.invalid", 200, {}, None),
+                {"Reservations": [{"Instances": [{"State": {}}]}]})  # no InstanceId
+
+    exporter.access.session(config.account(ACCOUNT_A)).events.register(
+        "before-call.ec2.DescribeInstances", garbage)
+    snapshot = exporter.sweep_once()
+    status = {t.collector: s for t, s in snapshot.tasks.items()}
+    assert not status["ec2_instances"].ok and status["ec2_instances"].error == "KeyError"
+    assert status["vpcs"].ok
+
+
+def test_terminated_resource_is_tombstoned(moto):
+    ec2 = assumed_client("ec2", ACCOUNT_A)
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    config = make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"])
+    exporter = make_exporter(config)
+    exporter.sweep_once()
+    ec2.delete_vpc(VpcId=vpc)
+    snapshot = exporter.sweep_once()
+    assert [t.resource.resource_id for t in snapshot.tombstones] == [vpc]
+    assert f'polo_resource_deleted_timestamp_seconds{{account_id="{ACCOUNT_A}"' in exporter.payload.plain.decode()
+
+
+def test_per_account_cap_bounds_concurrency(moto, monkeypatch):
+    import threading
+    import time
+
+    from polo.collectors import vpcs
+
+    active, peak, lock = {}, {}, threading.Lock()
+    original = vpcs.collect
+
+    def slow_collect(ctx):
+        with lock:
+            active[ctx.account_id] = active.get(ctx.account_id, 0) + 1
+            peak[ctx.account_id] = max(peak.get(ctx.account_id, 0), active[ctx.account_id])
+        time.sleep(0.05)
+        try:
+            yield from original(ctx)
+        finally:
+            with lock:
+                active[ctx.account_id] -= 1
+
+    monkeypatch.setattr(vpcs, "collect", slow_collect)
+    regions = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1")
+    config = make_config(regions=regions, collectors=["vpcs"],
+                         sweep={"workers": 8, "per_account_workers": 2})
+    snapshot = make_exporter(config).sweep_once()
+    assert len(snapshot.tasks) == 12 and all(s.ok for s in snapshot.tasks.values())
+    assert peak == {ACCOUNT_A: 2, ACCOUNT_B: 2}
