@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import pytest
 
 from polo.config import parse_config
@@ -43,3 +46,14 @@ def assumed_client(service, account_id, region="us-east-1"):
     return boto3.client(service, region_name=region, aws_access_key_id=creds["AccessKeyId"],
                         aws_secret_access_key=creds["SecretAccessKey"],
                         aws_session_token=creds["SessionToken"])
+
+
+def require_binary(name: str) -> str:
+    """Path of a real binary (promtool, prometheus); skipped locally if absent, a failure in CI."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} not installed (Debian package prometheus)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -1,11 +1,11 @@
 """Exposition: valid under prometheus_client's parser and promtool, whatever users put in tags."""
 import gzip
-import shutil
 import subprocess
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from conftest import require_binary
 from polo.aws import ApiStats
 from polo.config import parse_config
 from polo.exposition import Family, render
@@ -83,10 +83,9 @@ def test_family_rejects_misnamed_counters():
         Family("polo_things", "counter", "x")
 
 
-@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool (Debian package prometheus) not installed")
 def test_promtool_check_metrics_is_clean():
     payload = render_all(snapshot_with(hostile_resources()))
-    result = subprocess.run(["promtool", "check", "metrics"], input=payload.plain,
+    result = subprocess.run([require_binary("promtool"), "check", "metrics"], input=payload.plain,
                             capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == "" and result.stderr.decode().strip() == ""
