@@ -10,8 +10,11 @@ from dataclasses import replace
 from importlib import resources
 
 from polo import __version__
+from polo.actions import ActionSource
 from polo.aws import AwsAccess
 from polo.config import Config, ConfigError, load_config, split_listen_address
+from polo.pricing import PriceTable
+from polo.resource_costs import ResourceCostSource
 from polo.service import Exporter
 
 log = logging.getLogger("polo")
@@ -60,7 +63,9 @@ def load(args) -> Config:
 def make_exporter(config: Config) -> Exporter:
     access = AwsAccess(config.aws, home_region=config.regions[0],
                        max_pool_connections=max(10, config.sweep.workers))
-    return Exporter(config, access)
+    prices = PriceTable.load()
+    sources = [ResourceCostSource(config, prices), ActionSource(config, prices)]
+    return Exporter(config, access, sources)
 
 
 def main(argv: list[str] | None = None) -> int:

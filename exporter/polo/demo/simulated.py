@@ -34,6 +34,7 @@ def simulated_aws(config: Config, now: dt.datetime | None = None):
             os.environ.pop(name, None)
         started = time.monotonic()
         build_estate(config.accounts, config.regions, now)
+        from polo.demo.actions import build_action_cases; build_action_cases(config.accounts, config.regions, now, config.state_dir)  # noqa: E702
         log.info("simulated AWS ready: %d accounts x %d regions in %.1fs",
                  len(config.accounts), len(config.regions), time.monotonic() - started)
         yield

@@ -1,0 +1,303 @@
+"""Cleanup actions: every waste finding in the inventory as a metric, priced in dollars a month.
+
+Each rule is a small pure function of one resource and a RuleContext (thresholds, prices, the
+rest of the snapshot, `now` and the first-seen memory); `evaluate` runs them all and returns the
+findings plus the memory to keep. Only ActionSource, at the edge, reads and writes the memory
+file. Reasons are fixed phrases (no timestamps, no amounts) so a finding keeps one series for
+as long as it lasts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from polo import first_seen
+from polo.collectors import GIB, ebs_volumes
+from polo.config import ActionSettings, Config
+from polo.exposition import Family, label_string
+from polo.first_seen import Key
+from polo.metrics import AccountNames, identity_labels
+from polo.model import Resource, Snapshot
+from polo.pricing import PriceTable
+
+DAY = 86400.0
+# Conditions the first-seen memory ages, when AWS gives no time for them.
+UNATTACHED, STOPPED, NO_HEALTHY_TARGETS = "unattached", "stopped", "no_healthy_targets"
+NAT_TRAFFIC_WINDOW_DAYS = 7  # the nat_gateways collector sums BytesOutToDestination over 7 days
+# Every type Polo collects can carry tags; AWS-made defaults are left out of missing_tags
+# (see `aws_default`).
+TAGGABLE_TYPES = ("ec2_instance", "ebs_volume", "ebs_snapshot", "elastic_ip", "nat_gateway",
+                  "load_balancer", "rds_instance", "s3_bucket", "lambda_function", "vpc", "subnet",
+                  "security_group")
+
+
+@dataclass(frozen=True)
+class Finding:
+    resource: Resource
+    action: str
+    reason: str
+    savings: float | None  # USD a month if acted on; None when a price is missing
+
+
+class Index:
+    """Lookups the rules need across resources of one snapshot."""
+
+    def __init__(self, snapshot: Snapshot):
+        self.by_key = {r.key: r for r in snapshot.resources}
+        self.volumes_of: dict[tuple[str, str, str], set[str]] = {}
+        self.default_vpcs: set[tuple[str, str, str]] = set()
+        for r in snapshot.resources:
+            if r.resource_type == "ebs_volume" and r.parent_id:
+                self.volumes_of.setdefault((r.account_id, r.region, r.parent_id), set()).add(r.resource_id)
+            elif r.resource_type == "vpc" and r.details.get("is_default"):
+                self.default_vpcs.add((r.account_id, r.region, r.resource_id))
+        # Where volumes were listed at least once: only there does a missing volume mean "gone".
+        self.volumes_listed = {(t.account_id, t.region) for t, status in snapshot.tasks.items()
+                               if t.collector == ebs_volumes.NAME and status.last_success is not None}
+        # Where some listing failed this sweep: resources missing there may just be unlisted.
+        self.uncertain = {(t.account_id, t.region) for t, status in snapshot.tasks.items()
+                          if not status.ok}
+
+    def get(self, r: Resource, resource_type: str, resource_id: str) -> Resource | None:
+        return self.by_key.get((r.account_id, r.region, resource_type, resource_id))
+
+
+@dataclass
+class RuleContext:
+    settings: ActionSettings
+    prices: PriceTable
+    index: Index
+    now: float
+    remembered: Mapping[Key, float]
+    observed: dict[Key, float]  # filled by held_since: the memory to keep
+
+    def held_since(self, r: Resource, condition: str) -> float:
+        """When Polo first saw `r` in `condition` (now, if this is the first time)."""
+        key = r.key + (condition,)
+        since = self.remembered.get(key, self.now)
+        self.observed[key] = since
+        return since
+
+    def longer_than(self, since: float, days: float) -> bool:
+        return self.now - since > days * DAY
+
+
+def days(n: float) -> str:
+    """1 -> '1 day', 7 -> '7 days', 1.5 -> '1.5 days'."""
+    text = f"{n:g}"
+    return f"{text} day" if text == "1" else f"{text} days"
+
+
+def total(costs: Iterable[float | None]) -> float | None:
+    """Sum, or None if any part has no price: a partial sum would hide the gap."""
+    costs = list(costs)
+    return None if any(c is None for c in costs) else sum(costs)
+
+
+Outcome = tuple[str, float | None] | None  # (reason, savings), or None when not flagged
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+def unattached_volume(r: Resource, ctx: RuleContext) -> Outcome:
+    """Deleting (after a snapshot, if needed) saves the whole volume."""
+    if r.state != "available":
+        return None
+    limit = ctx.settings.volume_unattached_days
+    if not ctx.longer_than(ctx.held_since(r, UNATTACHED), limit):
+        return None
+    return f"unattached for more than {days(limit)}", ctx.prices.monthly_cost(r)
+
+
+def idle_elastic_ip(r: Resource, ctx: RuleContext) -> Outcome:
+    """Every public IPv4 address is billed hourly; an unassociated one serves nothing."""
+    if r.state != "unassociated":
+        return None
+    return "not associated", ctx.prices.monthly_cost(r)
+
+
+def stopped_instance(r: Resource, ctx: RuleContext) -> Outcome:
+    """A stopped instance costs no compute but its volumes are still billed: that is what
+    terminating it saves. Age from AWS's StateTransitionReason when given, else memory."""
+    if r.state != "stopped":
+        return None
+    since = r.details.get("state_since")
+    if since is None:
+        since = ctx.held_since(r, STOPPED)
+    limit = ctx.settings.instance_stopped_days
+    if not ctx.longer_than(since, limit):
+        return None
+    volume_ids = set(r.details.get("volume_ids") or ()) | ctx.index.volumes_of.get(
+        (r.account_id, r.region, r.resource_id), set())
+    volumes = [ctx.index.get(r, "ebs_volume", v) for v in sorted(volume_ids)]
+    savings = total(ctx.prices.monthly_cost(v) if v else None for v in volumes)
+    return f"stopped for more than {days(limit)}", savings
+
+
+def orphaned_snapshot(r: Resource, ctx: RuleContext) -> Outcome:
+    """Old snapshots of deleted volumes that no AMI needs are usually forgotten backups."""
+    limit = ctx.settings.snapshot_age_days
+    if r.created is None or not ctx.longer_than(r.created, limit):
+        return None
+    if r.details.get("ami_ids") or (r.account_id, r.region) not in ctx.index.volumes_listed:
+        return None
+    volume_id = r.details.get("volume_id") or r.parent_id
+    if volume_id and ctx.index.get(r, "ebs_volume", volume_id):
+        return None
+    return (f"older than {days(limit)}, source volume gone, no AMI uses it",
+            ctx.prices.monthly_cost(r))
+
+
+def idle_load_balancer(r: Resource, ctx: RuleContext) -> Outcome:
+    """A load balancer with nothing healthy behind it serves nothing but bills every hour."""
+    if r.details.get("healthy_targets", 0) > 0:
+        return None
+    limit = ctx.settings.load_balancer_idle_days
+    if not ctx.longer_than(ctx.held_since(r, NO_HEALTHY_TARGETS), limit):
+        return None
+    what = "registered" if r.details.get("registered_targets", 0) == 0 else "healthy"
+    return f"no {what} targets for more than {days(limit)}", ctx.prices.monthly_cost(r)
+
+
+def idle_nat_gateway(r: Resource, ctx: RuleContext) -> Outcome:
+    """No bytes out in the collector's 7-day window; unknown traffic (None) is not idle.
+    Gateways younger than the threshold are spared: they may not be in use yet."""
+    if r.state != "available" or r.details.get("bytes_out_7d") != 0 or r.created is None:
+        return None
+    if not ctx.longer_than(r.created, ctx.settings.nat_gateway_idle_days):
+        return None
+    return f"no traffic in the last {days(NAT_TRAFFIC_WINDOW_DAYS)}", ctx.prices.monthly_cost(r)
+
+
+def gp2_to_gp3(r: Resource, ctx: RuleContext) -> Outcome:
+    """gp3 is cheaper per GB and includes 3,000 IOPS and 125 MiB/s; priced with enough paid
+    IOPS and throughput to match the gp2 volume (PriceTable.gp3_equivalent). Unattached gp2
+    volumes are left to unattached_volume: deleting beats converting."""
+    if r.resource_class != "gp2" or r.state != "in-use" or r.size_bytes is None:
+        return None
+    now_cost = ctx.prices.monthly_cost(r)
+    as_gp3 = ctx.prices.gp3_equivalent(r.region, r.size_bytes / GIB, r.details.get("iops"))
+    reason = "gp3 costs less at the same IOPS and throughput"
+    if now_cost is None or as_gp3 is None:
+        return reason, None
+    return (reason, now_cost - as_gp3) if now_cost > as_gp3 else None
+
+
+def stopped_rds_instance(r: Resource, ctx: RuleContext) -> Outcome:
+    """A stopped DB still bills its storage, and AWS starts it again after 7 days; the savings
+    are the storage (a final snapshot keeps the data for less)."""
+    if r.state != "stopped":
+        return None
+    return "stopped: storage still billed, AWS restarts it after 7 days", ctx.prices.rds_storage(r)
+
+
+def aws_default(r: Resource, index: Index) -> bool:
+    """AWS creates default VPCs, their subnets and every VPC's 'default' security group itself;
+    nobody owns them, so they are not hygiene findings."""
+    if r.resource_type == "vpc":
+        return bool(r.details.get("is_default"))
+    if r.resource_type == "subnet":
+        return (r.account_id, r.region, r.vpc_id) in index.default_vpcs
+    if r.resource_type == "security_group":
+        return r.details.get("group_name") == "default"
+    return False
+
+
+def missing_tags(r: Resource, ctx: RuleContext) -> Outcome:
+    """Hygiene, no savings: untagged resources cannot be charged back. Empty values count as
+    missing."""
+    missing = sorted(k for k in ctx.settings.required_tags if not r.tags.get(k))
+    if not missing or aws_default(r, ctx.index):
+        return None
+    return "missing tags: " + ",".join(missing), 0.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: str
+    resource_types: tuple[str, ...]
+    check: Callable[[Resource, RuleContext], Outcome]
+
+
+RULES = (
+    Rule("unattached_volume", ("ebs_volume",), unattached_volume),
+    Rule("idle_elastic_ip", ("elastic_ip",), idle_elastic_ip),
+    Rule("stopped_instance", ("ec2_instance",), stopped_instance),
+    Rule("orphaned_snapshot", ("ebs_snapshot",), orphaned_snapshot),
+    Rule("idle_load_balancer", ("load_balancer",), idle_load_balancer),
+    Rule("idle_nat_gateway", ("nat_gateway",), idle_nat_gateway),
+    Rule("gp2_to_gp3", ("ebs_volume",), gp2_to_gp3),
+    Rule("stopped_rds_instance", ("rds_instance",), stopped_rds_instance),
+    Rule("missing_tags", TAGGABLE_TYPES, missing_tags),
+)
+
+
+def evaluate(snapshot: Snapshot, settings: ActionSettings, prices: PriceTable,
+             remembered: Mapping[Key, float]) -> tuple[list[Finding], dict[Key, float]]:
+    """All findings at snapshot time, and the first-seen memory to keep.
+
+    Memory is kept for conditions that still hold (exempt resources included, so removing the
+    tag shows the real age) and for resources a failed listing may have hidden; it is dropped
+    when the condition ends or the resource is gone.
+    """
+    index = Index(snapshot)
+    ctx = RuleContext(settings, prices, index, snapshot.taken_at, remembered, {})
+    by_type: dict[str, list[Rule]] = {}
+    for rule in RULES:
+        for resource_type in rule.resource_types:
+            by_type.setdefault(resource_type, []).append(rule)
+    findings = []
+    for r in snapshot.resources:
+        exempt = settings.exempt_tag in r.tags
+        for rule in by_type.get(r.resource_type, ()):
+            outcome = rule.check(r, ctx)
+            if outcome is not None and not exempt:
+                findings.append(Finding(r, rule.action, *outcome))
+    memory = dict(ctx.observed)
+    for key, since in remembered.items():
+        if key[:4] not in index.by_key and key[:2] in index.uncertain:
+            memory.setdefault(key, since)
+    return findings, memory
+
+
+# --- the metric source --------------------------------------------------------------------------
+
+ACTION_LABELS = ("action", "reason")
+
+
+class ActionSource:
+    """polo_action_info and polo_action_monthly_savings_usd for the latest snapshot; keeps the
+    first-seen memory in `config.state_dir` (read on first use, written when it changes)."""
+
+    def __init__(self, config: Config, prices: PriceTable):
+        self.settings = config.actions
+        self.prices = prices
+        self.names = AccountNames(config)
+        self.path = Path(config.state_dir) / first_seen.FILE_NAME
+        self._memory: dict[Key, float] | None = None
+
+    def findings(self, snapshot: Snapshot) -> list[Finding]:
+        if self._memory is None:
+            self._memory = first_seen.load(self.path)
+        found, memory = evaluate(snapshot, self.settings, self.prices, self._memory)
+        if memory != self._memory:
+            first_seen.save(self.path, memory)
+            self._memory = memory
+        return found
+
+    def families(self, snapshot: Snapshot | None) -> list[Family]:
+        info = Family("polo_action_info", "gauge",
+                      "One series per cleanup finding: what to do with the resource and why; value 1.")
+        savings = Family("polo_action_monthly_savings_usd", "gauge",
+                         "Estimated USD a month saved by the action (list prices); "
+                         "absent when a price is missing.")
+        if snapshot is None:
+            return [info, savings]
+        for finding in self.findings(snapshot):
+            labels = identity_labels(finding.resource, self.names) + "," + label_string(
+                ACTION_LABELS, (finding.action, finding.reason))
+            info.add(labels, 1)
+            if finding.savings is not None:
+                savings.add(labels, round(finding.savings, 6))
+        return [info, savings]

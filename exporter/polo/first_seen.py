@@ -1,0 +1,59 @@
+"""Polo's memory of when it first saw a resource in a condition ("unattached", "stopped", ...),
+for the ages AWS does not report: it gives no detach time for a volume and no time for a load
+balancer losing its targets.
+
+A JSON file in `state_dir`, so ages survive restarts. Only `load` and `save` touch the disk:
+they never raise, because losing this memory only makes findings wait one threshold longer,
+which is no reason to stop exporting.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "first_seen.json"
+VERSION = 1
+FIELDS = ("account_id", "region", "resource_type", "resource_id", "condition")
+Key = tuple[str, str, str, str, str]  # Resource.key + (condition,)
+
+
+def load(path: str | Path) -> dict[Key, float]:
+    """The saved memory; empty when the file is missing, and when it is corrupt (logged, then
+    rebuilt by the next save)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("version") != VERSION:
+            raise ValueError(f"unknown version {data.get('version')!r}")
+        return {tuple(str(entry[f]) for f in FIELDS): float(entry["since"])
+                for entry in data["entries"]}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.warning("ignoring unreadable first-seen memory %s (%s: %s); starting afresh",
+                    path, type(exc).__name__, exc)
+        return {}
+
+
+def save(path: str | Path, memory: Mapping[Key, float]) -> None:
+    """Write atomically (temporary file in the same directory, then os.replace), so a crash
+    leaves either the old file or the new one, never half of one."""
+    path = Path(path)
+    entries = [dict(zip(FIELDS, key), since=since) for key, since in sorted(memory.items())]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"version": VERSION, "entries": entries}, out, indent=1)
+            os.replace(temp, path)
+        except BaseException:
+            os.unlink(temp)
+            raise
+    except OSError as exc:
+        log.warning("cannot save first-seen memory to %s: %s", path, exc)

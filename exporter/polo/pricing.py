@@ -1,0 +1,181 @@
+"""List-price estimates of what a resource costs a month, from the table shipped in
+polo/data/prices.json (AWS's public on-demand prices; its "source" and "as_of" say which).
+
+Pure: no AWS, no clock, no logging. AWS's Price List API is too slow and too large to read on
+every sweep (and moto does not implement it); a shipped table is reviewable and testable.
+A price the table lacks is None, never 0, so callers can show the gap.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Mapping
+
+from polo.collectors import GIB
+from polo.model import Resource
+
+GP3_BASELINE_IOPS = 3000  # included in the gp3 GB-month price
+GP3_BASELINE_THROUGHPUT = 125  # MiB/s, included too
+GP2_SMALL_VOLUME_GIB = 170  # gp2 volumes up to this size top out at 128 MiB/s, larger ones at 250
+GP2_MAX_THROUGHPUT = 250
+UNBILLED_NAT_STATES = ("deleting", "deleted", "failed")
+
+
+def gp2_baseline_iops(size_gib: float) -> float:
+    """gp2 performance scales with size: 3 IOPS per GiB, at least 100, at most 16,000."""
+    return min(16000.0, max(100.0, 3.0 * size_gib))
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    source: str
+    as_of: str
+    hours_per_month: float
+    regions: Mapping[str, Mapping[str, Any]]
+    rds_engine_aliases: Mapping[str, str]
+    rds_multi_az_factor: float
+
+    @classmethod
+    def load(cls) -> "PriceTable":
+        """The table shipped inside the package."""
+        text = resources.files("polo").joinpath("data/prices.json").read_text(encoding="utf-8")
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PriceTable":
+        return cls(source=data["source"], as_of=data["as_of"],
+                   hours_per_month=float(data["hours_per_month"]), regions=data["regions"],
+                   rds_engine_aliases=data.get("rds_engine_aliases", {}),
+                   rds_multi_az_factor=float(data.get("rds_multi_az_factor", 2)))
+
+    def _price(self, region: str, *path: str) -> float | None:
+        node: Any = self.regions.get(region)
+        for key in path:
+            if not isinstance(node, Mapping) or key not in node:
+                return None
+            node = node[key]
+        return None if node is None else node
+
+    def monthly(self, hourly: float | None) -> float | None:
+        return None if hourly is None else hourly * self.hours_per_month
+
+    # --- per resource type ------------------------------------------------------------------
+
+    def monthly_cost(self, resource: Resource) -> float | None:
+        """Estimated USD a month at list price; None when the table has no price for it."""
+        pricer = _PRICERS.get(resource.resource_type)
+        return pricer(self, resource) if pricer else None
+
+    def instance(self, r: Resource) -> float | None:
+        """Compute only, while running: a stopped instance's volumes are billed as volumes."""
+        if r.state != "running":
+            return 0.0
+        return self.monthly(self._price(r.region, "ec2_instance_hourly", r.resource_class))
+
+    def volume(self, r: Resource) -> float | None:
+        if r.size_bytes is None:
+            return None
+        return self.volume_of(r.region, r.resource_class, r.size_bytes / GIB,
+                              r.details.get("iops"), r.details.get("throughput"))
+
+    def volume_of(self, region: str, volume_type: str, size_gib: float, iops: float | None = None,
+                  throughput: float | None = None) -> float | None:
+        """Storage plus provisioned performance: gp3 IOPS and throughput above the included
+        3,000 IOPS / 125 MiB/s, io1 per IOPS, io2 per IOPS in AWS's three tiers."""
+        per_gb = self._price(region, "ebs_volume_gb_month", volume_type)
+        if per_gb is None:
+            return None
+        cost = per_gb * size_gib
+        if volume_type == "gp3":
+            iops_price = self._price(region, "ebs_gp3_iops_month")
+            throughput_price = self._price(region, "ebs_gp3_throughput_mibps_month")
+            if iops_price is None or throughput_price is None:
+                return None
+            iops, throughput = iops or GP3_BASELINE_IOPS, throughput or GP3_BASELINE_THROUGHPUT
+            cost += max(0.0, iops - GP3_BASELINE_IOPS) * iops_price
+            cost += max(0.0, throughput - GP3_BASELINE_THROUGHPUT) * throughput_price
+        elif volume_type == "io1":
+            iops_price = self._price(region, "ebs_io1_iops_month")
+            if iops_price is None:
+                return None
+            cost += (iops or 0) * iops_price
+        elif volume_type == "io2":
+            tiers = self._price(region, "ebs_io2_iops_month_tiers")
+            if tiers is None:
+                return None
+            remaining, floor = float(iops or 0), 0.0
+            for ceiling, price in tiers:
+                band = remaining if ceiling is None else min(remaining, ceiling - floor)
+                cost += band * price
+                remaining -= band
+                if ceiling is not None:
+                    floor = ceiling
+        return cost
+
+    def gp3_equivalent(self, region: str, size_gib: float, iops: float | None) -> float | None:
+        """What a gp2 volume would cost as gp3 with at least its performance: gp2's baseline
+        IOPS (bursts to 3,000 are covered by gp3's included 3,000) and, above 170 GiB, gp2's
+        250 MiB/s. gp2's 128 MiB/s below 170 GiB counts as met by gp3's 125 MiB/s."""
+        throughput = GP2_MAX_THROUGHPUT if size_gib > GP2_SMALL_VOLUME_GIB else GP3_BASELINE_THROUGHPUT
+        return self.volume_of(region, "gp3", size_gib, max(iops or 0, gp2_baseline_iops(size_gib)),
+                              throughput)
+
+    def snapshot(self, r: Resource) -> float | None:
+        """Standard tier at the source volume's size: an upper bound, since AWS bills only the
+        blocks a snapshot stores and DescribeSnapshots does not report them."""
+        per_gb = self._price(r.region, "ebs_snapshot_gb_month")
+        if per_gb is None or r.size_bytes is None:
+            return None
+        return per_gb * r.size_bytes / GIB
+
+    def elastic_ip(self, r: Resource) -> float | None:
+        """Public IPv4 addresses are billed hourly since February 2024, associated or idle."""
+        return self.monthly(self._price(r.region, "public_ipv4_hourly"))
+
+    def nat_gateway(self, r: Resource) -> float | None:
+        """Hourly charge only; data processing (per GB) is excluded."""
+        if r.state in UNBILLED_NAT_STATES:
+            return 0.0
+        return self.monthly(self._price(r.region, "nat_gateway_hourly"))
+
+    def load_balancer(self, r: Resource) -> float | None:
+        """Hourly charge only; LCU/NLCU/GLCU usage is excluded."""
+        return self.monthly(self._price(r.region, "load_balancer_hourly", r.resource_class))
+
+    def rds_instance(self, r: Resource) -> float | None:
+        """Instance hours (not while stopped) plus allocated storage; Multi-AZ doubles both.
+        Provisioned IOPS and backup storage beyond the free allowance are excluded."""
+        storage = self.rds_storage(r)
+        if storage is None or r.state == "stopped":
+            return storage
+        engine = str(r.details.get("engine", ""))
+        hourly = self._price(r.region, "rds_instance_hourly",
+                             self.rds_engine_aliases.get(engine, engine), r.resource_class)
+        if hourly is None:
+            return None
+        return self.monthly(hourly) * self._az_factor(r) + storage
+
+    def rds_storage(self, r: Resource) -> float | None:
+        """Allocated storage a month; billed whether the instance runs or is stopped."""
+        per_gb = self._price(r.region, "rds_storage_gb_month", str(r.details.get("storage_type", "")))
+        if per_gb is None or r.size_bytes is None:
+            return None
+        return per_gb * r.size_bytes / GIB * self._az_factor(r)
+
+    def _az_factor(self, r: Resource) -> float:
+        return self.rds_multi_az_factor if r.details.get("multi_az") else 1.0
+
+
+_PRICERS = {
+    "ec2_instance": PriceTable.instance,
+    "ebs_volume": PriceTable.volume,
+    "ebs_snapshot": PriceTable.snapshot,
+    "elastic_ip": PriceTable.elastic_ip,
+    "nat_gateway": PriceTable.nat_gateway,
+    "load_balancer": PriceTable.load_balancer,
+    "rds_instance": PriceTable.rds_instance,
+}
+# Resource types with a list price. S3 and Lambda bill by usage and VPCs, subnets and security
+# groups are free: those get no estimate at all.
+PRICED_TYPES = tuple(_PRICERS)
