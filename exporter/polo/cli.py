@@ -13,6 +13,7 @@ from polo import __version__
 from polo.actions import ActionSource
 from polo.aws import AwsAccess
 from polo.config import Config, ConfigError, load_config, split_listen_address
+from polo.costs.source import CostSource
 from polo.pricing import PriceTable
 from polo.resource_costs import ResourceCostSource
 from polo.service import Exporter
@@ -63,8 +64,9 @@ def load(args) -> Config:
 def make_exporter(config: Config) -> Exporter:
     access = AwsAccess(config.aws, home_region=config.regions[0],
                        max_pool_connections=max(10, config.sweep.workers))
+    sources = [CostSource(config, access)] if config.costs.enabled else []
     prices = PriceTable.load()
-    sources = [ResourceCostSource(config, prices), ActionSource(config, prices)]
+    sources += [ResourceCostSource(config, prices), ActionSource(config, prices)]
     return Exporter(config, access, sources)
 
 

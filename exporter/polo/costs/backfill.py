@@ -1,0 +1,72 @@
+"""`polo-exporter backfill`: daily cost history as OpenMetrics for
+`promtool tsdb create-blocks-from openmetrics`, continuing the live polo_cost_daily_usd.
+
+Each day is one sample per account and service, stamped at the day's last second
+(23:59:59 UTC): inside the day it measures, and just before the live exporter starts showing
+that same day as its "last complete day". Days come from the same state file and refresh as
+the exporter, so final days already bought are not bought again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+from polo.aws import AwsAccess
+from polo.config import Config
+from polo.costs.budget import midnight_utc
+from polo.costs.explorer import REQUEST_COST_USD
+from polo.costs.source import DAILY_HELP, SERVICE_LABELS, CostSource
+from polo.exposition import escape, format_value, label_string
+from polo.metrics import AccountNames
+
+EXIT_USAGE = 2
+NAME = "polo_cost_daily_usd"
+
+
+def openmetrics_lines(days: dict[dt.date, dict[tuple[str, str], float]], names: AccountNames):
+    """The text, series by series and each in time order, as promtool wants it."""
+    yield f"# HELP {NAME} {escape(DAILY_HELP)}\n"
+    yield f"# TYPE {NAME} gauge\n"
+    series: dict[tuple[str, str], list[tuple[dt.date, float]]] = {}
+    for day in sorted(days):
+        for key, usd in days[day].items():
+            series.setdefault(key, []).append((day, usd))
+    for (account_id, service), samples in sorted(series.items()):
+        labels = label_string(SERVICE_LABELS, (account_id,) + names(account_id) + (service,))
+        for day, usd in samples:
+            yield f"{NAME}{{{labels}}} {format_value(usd)} {int(midnight_utc(day)) + 86399}\n"
+    yield "# EOF\n"
+
+
+def run_backfill(config: Config, since: str, out: str, now: dt.datetime | None = None) -> int:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    try:
+        first = dt.date.fromisoformat(since)
+    except ValueError:
+        first = None
+    if first is None or first >= now.date():
+        print(f"polo-exporter: backfill: --since must be a past date like 2025-06-21, got {since!r}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    source = CostSource(config, AwsAccess(config.aws, home_region=config.regions[0]), now=lambda: now)
+    if not source.refresh(first):
+        print(f"polo-exporter: backfill: Cost Explorer failed ({source.last_error}); nothing written",
+              file=sys.stderr)
+        return 1
+    days = {day: costs for day, costs in source.store.daily_costs().items() if first <= day < now.date()}
+    path = Path(out)
+    temp = path.with_name(path.name + ".tmp")
+    try:
+        with temp.open("w", encoding="utf-8") as file:
+            file.writelines(openmetrics_lines(days, AccountNames(config)))
+        os.replace(temp, path)
+    except OSError as exc:
+        print(f"polo-exporter: backfill: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    requests = sum(source.counter.snapshot().values())
+    print(f"polo-exporter: backfill: wrote {sum(map(len, days.values()))} samples for {len(days)} days "
+          f"({first}..{now.date() - dt.timedelta(days=1)}) to {out}; Cost Explorer requests: {requests} "
+          f"(${requests * REQUEST_COST_USD:.2f})", file=sys.stderr)
+    return 0

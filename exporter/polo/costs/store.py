@@ -1,0 +1,125 @@
+"""Daily costs on disk, so every final day is bought from Cost Explorer only once.
+
+AWS restates recent days; a day older than the restatement window no longer changes. A day
+is final once it was fetched at least `restatement_window_days` after it (the last time it
+was inside the window): from then on it is never asked for again. One JSON file per payer
+account and cost metric (switching metric starts a new file), written atomically (temp file
++ os.replace) so a crash mid-write leaves the previous state intact.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+VERSION = 1
+ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Day:
+    fetched: dt.date                      # the UTC day it was last fetched
+    costs: dict[tuple[str, str], float]   # (account_id, service) -> usd
+
+
+class CostStore:
+    """The cached days of one payer account and cost metric. Load and save never raise:
+    problems are logged and counted in `errors` by reason, and the store starts empty."""
+
+    def __init__(self, state_dir: str, account_id: str, metric: str):
+        self.path = Path(state_dir) / f"cost-explorer-{account_id}-{metric}.json"
+        self.account_id, self.metric = account_id, metric
+        self.days: dict[dt.date, Day] = {}
+        self.forecast: tuple[dt.date, float] | None = None  # (asked on, rest-of-month forecast)
+        self.horizon: dt.date | None = None  # Cost Explorer refused days before it
+        self.errors: dict[str, int] = {"missing": 0, "corrupt": 0, "write": 0}
+
+    def load(self) -> None:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            if raw.get("version") != VERSION or raw.get("account") != self.account_id \
+                    or raw.get("metric") != self.metric:
+                raise ValueError("not this version, account or metric")
+            self.days = {
+                dt.date.fromisoformat(day): Day(dt.date.fromisoformat(entry["fetched"]), {
+                    (account, service): float(usd)
+                    for account, services in entry["costs"].items()
+                    for service, usd in services.items()})
+                for day, entry in raw["days"].items()}
+            self.horizon = dt.date.fromisoformat(raw["horizon"]) if raw.get("horizon") else None
+            forecast = raw.get("forecast")
+            self.forecast = ((dt.date.fromisoformat(forecast["asked"]), float(forecast["usd"]))
+                             if forecast else None)
+        except FileNotFoundError:
+            self._problem("missing", f"no cost state at {self.path} yet: the full history is fetched once")
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.days, self.forecast, self.horizon = {}, None, None
+            self._problem("corrupt", f"cost state {self.path} is unreadable ({exc!r}): "
+                                     "rebuilding it from Cost Explorer")
+
+    def _problem(self, reason: str, message: str) -> None:
+        self.errors[reason] += 1
+        log.warning("%s", message)
+
+    def unsettled(self, first: dt.date, today: dt.date, window_days: int) -> list[tuple[dt.date, dt.date]]:
+        """The [start, end) ranges to fetch so that every day from `first` (or the horizon) to
+        today is known: runs of days not cached or cached before they were final, and always
+        the restatement window up to tomorrow (in the same range when the runs touch it)."""
+        window = today - dt.timedelta(days=window_days)
+        ranges: list[tuple[dt.date, dt.date]] = []
+        day = max(first, self.horizon) if self.horizon else first
+        while day < window:
+            cached = self.days.get(day)
+            if cached is None or (cached.fetched - day).days < window_days:
+                if ranges and ranges[-1][1] == day:
+                    ranges[-1] = (ranges[-1][0], day + ONE_DAY)
+                else:
+                    ranges.append((day, day + ONE_DAY))
+            day += ONE_DAY
+        tomorrow = today + ONE_DAY
+        if ranges and ranges[-1][1] == window:
+            return ranges[:-1] + [(ranges[-1][0], tomorrow)]
+        return ranges + [(window, tomorrow)]
+
+    def update(self, start: dt.date, end: dt.date, costs: dict[dt.date, dict[tuple[str, str], float]],
+               fetched: dt.date) -> None:
+        """Replace every day in [start, end) with what was just fetched (days without data too)."""
+        day = start
+        while day < end:
+            self.days[day] = Day(fetched, costs.get(day, {}))
+            day += ONE_DAY
+
+    def daily_costs(self) -> dict[dt.date, dict[tuple[str, str], float]]:
+        return {day: entry.costs for day, entry in self.days.items()}
+
+    def save(self) -> None:
+        days = {}
+        for day in sorted(self.days):
+            nested: dict[str, dict[str, float]] = {}
+            for (account, service), usd in sorted(self.days[day].costs.items()):
+                nested.setdefault(account, {})[service] = usd
+            days[day.isoformat()] = {"fetched": self.days[day].fetched.isoformat(), "costs": nested}
+        forecast = {"asked": self.forecast[0].isoformat(), "usd": self.forecast[1]} if self.forecast else None
+        text = json.dumps({"version": VERSION, "account": self.account_id, "metric": self.metric,
+                           "horizon": self.horizon.isoformat() if self.horizon else None,
+                           "forecast": forecast, "days": days}, separators=(",", ":"))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as file:
+                    file.write(text)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(temp, self.path)
+            except BaseException:
+                os.unlink(temp)
+                raise
+        except OSError as exc:
+            self._problem("write", f"cannot write cost state {self.path} ({exc}): "
+                                   "final days are fetched again after a restart")
