@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import os
 import time
+from typing import Callable
 from unittest import mock
 
 from polo.config import Config
@@ -21,20 +22,34 @@ FAKE_ENVIRONMENT = {
 }
 
 
+def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None) -> Callable[[], None]:
+    """Fill a simulated AWS (in-process, or a moto server in this process at `endpoint_url`)
+    with the demo estate, its cleanup cases and a cost model answering every period.
+    Returns the undo of the cost model's patch on moto."""
+    from polo.demo.actions import build_action_cases
+    from polo.demo.costs import install_cost_model
+    from polo.demo.estate import build_estate
+
+    started = time.monotonic()
+    build_estate(config.accounts, config.regions, now, endpoint_url)
+    build_action_cases(config.accounts, config.regions, now, config.state_dir, endpoint_url)
+    undo_cost_model = install_cost_model(config, now)
+    log.info("simulated AWS ready: %d accounts x %d regions in %.1fs",
+             len(config.accounts), len(config.regions), time.monotonic() - started)
+    return undo_cost_model
+
+
 @contextlib.contextmanager
 def simulated_aws(config: Config, now: dt.datetime | None = None):
     from moto import mock_aws
-
-    from polo.demo.estate import build_estate
 
     now = now or dt.datetime.now(dt.timezone.utc)
     environment = dict(FAKE_ENVIRONMENT, AWS_DEFAULT_REGION=config.regions[0])
     with mock.patch.dict(os.environ, environment), mock_aws():
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
             os.environ.pop(name, None)
-        started = time.monotonic()
-        build_estate(config.accounts, config.regions, now)
-        from polo.demo.actions import build_action_cases; build_action_cases(config.accounts, config.regions, now, config.state_dir)  # noqa: E702
-        log.info("simulated AWS ready: %d accounts x %d regions in %.1fs",
-                 len(config.accounts), len(config.regions), time.monotonic() - started)
-        yield
+        undo_cost_model = populate(config, now)
+        try:
+            yield
+        finally:
+            undo_cost_model()
