@@ -2,8 +2,6 @@
 the real promtool and Prometheus reading a day back."""
 import datetime as dt
 import json
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -12,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, make_config
+from conftest import ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, make_config, require_binary
 from polo.cli import main
 from polo.costs.backfill import run_backfill
 from polo.demo.costs import SERVICES, CostModel, install_cost_model
@@ -102,19 +100,18 @@ def free_port() -> int:
 
 
 @pytest.mark.e2e
-@pytest.mark.skipif(not (shutil.which("promtool") and os.path.exists("/usr/bin/prometheus")),
-                    reason="needs promtool and /usr/bin/prometheus (apt-get install prometheus)")
 def test_promtool_blocks_answer_in_prometheus(demo, tmp_path):
+    promtool, prometheus = require_binary("promtool"), require_binary("prometheus")
     config, model = demo
     history = tmp_path / "history.om"
     assert run_backfill(config, "2025-06-21", str(history), now=NOW) == 0
     data = tmp_path / "data"
-    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=720h",
+    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=720h",
                     str(history), str(data)], check=True, capture_output=True, timeout=120)
     (tmp_path / "prometheus.yml").write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
     port = free_port()
     process = subprocess.Popen(
-        ["/usr/bin/prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+        [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}",
          f"--storage.tsdb.path={data}", "--storage.tsdb.retention.time=10y",
          f"--web.listen-address=127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
