@@ -23,7 +23,7 @@ REGIONS = ["us-east-1", "us-west-2"]
 
 def demo_config(state_dir):
     return {"accounts": ACCOUNTS, "regions": REGIONS, "state_dir": str(state_dir),
-            "costs": {"enabled": False}, "actions": {"required_tags": ["team", "service"]}}
+            "costs": {"enabled": False}, "tags": {"required": ["team", "service"]}}
 
 
 def test_every_rule_flags_its_case_and_spares_its_look_alikes(moto, tmp_path):

@@ -283,6 +283,7 @@ def parse_config(data: Any, file: str) -> Config:
     tags_r = top.section("tags")
     tags_r.reject_unknown({"labels", "required"})
     tag_labels = tags_r.str_list("labels", ())
+    required_tags = tags_r.str_list("required", ())
     label_owner: dict[str, str] = {}
     for index, key in enumerate(tag_labels):
         label = tag_label_name(key)
@@ -340,12 +341,12 @@ def parse_config(data: Any, file: str) -> Config:
                             monthly_target_usd=budget_r.number("monthly_target_usd", 79167.0))
 
     actions_r = top.section("actions")
-    actions_r.reject_unknown({"exempt_tag", "required_tags", "volume_unattached_days",
+    actions_r.reject_unknown({"exempt_tag", "volume_unattached_days",
                               "instance_stopped_days", "snapshot_age_days",
                               "load_balancer_idle_days", "nat_gateway_idle_days"})
     actions = ActionSettings(
         exempt_tag=actions_r.text("exempt_tag", "polo:keep"),
-        required_tags=actions_r.str_list("required_tags", ()),
+        required_tags=required_tags,
         volume_unattached_days=actions_r.number("volume_unattached_days", 1.0),
         instance_stopped_days=actions_r.number("instance_stopped_days", 7.0),
         snapshot_age_days=actions_r.number("snapshot_age_days", 90.0),
