@@ -1,0 +1,30 @@
+"""The command line's contract: exit codes and what --once prints."""
+import socket
+
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from polo.cli import main
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_once_exits_1_and_still_prints_when_aws_is_unreachable(tmp_path, capsysbinary, aws_env):
+    config = tmp_path / "polo.yml"
+    config.write_text(yaml.safe_dump({
+        "accounts": [{"id": "111111111111", "name": "a", "environment": "prod"}],
+        "collectors": ["vpcs"],
+        "costs": {"enabled": False},
+        "state_dir": str(tmp_path / "state"),
+        "aws": {"endpoint_url": f"http://127.0.0.1:{closed_port()}", "max_attempts": 1,
+                "connect_timeout": "1s", "read_timeout": "1s"},
+    }))
+    assert main(["--once", "--config", str(config)]) == 1
+    out, err = capsysbinary.readouterr()
+    parsed = {f.name: f for f in text_string_to_metric_families(out.decode())}
+    assert [s.value for s in parsed["polo_account_up"].samples] == [0]
+    assert [s.labels["error"] for s in parsed["polo_collector_error_info"].samples] == ["EndpointConnectionError"]
