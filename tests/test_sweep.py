@@ -172,3 +172,20 @@ def test_per_account_cap_bounds_concurrency(moto, monkeypatch):
     snapshot = make_exporter(config).sweep_once()
     assert len(snapshot.tasks) == 12 and all(s.ok for s in snapshot.tasks.values())
     assert peak == {ACCOUNT_A: 2, ACCOUNT_B: 2}
+
+
+def test_assumed_credentials_are_cached_and_refreshed_before_expiry(moto):
+    import datetime as dt
+
+    config = make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"])
+    exporter = make_exporter(config)
+    exporter.sweep_once()
+    exporter.sweep_once()
+    assume = ("base", "sts", "AssumeRole")
+    assert exporter.access.stats.calls[assume] == 1  # cached across sweeps
+
+    credentials = exporter.access.session(config.account(ACCOUNT_A)).get_credentials()
+    credentials._expiry_time = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+    exporter.sweep_once()  # inside botocore's refresh margin: a new AssumeRole first
+    assert exporter.access.stats.calls[assume] == 2
+    assert all(s.ok for s in exporter.snapshot.tasks.values())
