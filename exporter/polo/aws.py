@@ -89,6 +89,9 @@ class AwsAccess:
             user_agent_extra="polo-exporter",
         )
         self._base = base_session or boto3.Session()
+        # One loader (and so one parsed copy of each service's JSON model) for every account's
+        # session: a session of its own per account would hold ~40 MB of EC2 model each.
+        self._loader = botocore.session.get_session().get_component("data_loader")
         self._base_lock = threading.Lock()
         self._sts = None
         self._sessions: dict[str, boto3.Session] = {}
@@ -131,6 +134,7 @@ class AwsAccess:
                     refresh_using=lambda: self._assume(account),
                     method="sts-assume-role")
                 core = botocore.session.get_session()
+                core.register_component("data_loader", self._loader)
                 core._credentials = credentials  # botocore's documented way to inject refreshable creds
                 self.stats.attach(core.register, account.id)
                 session = boto3.Session(botocore_session=core)

@@ -52,7 +52,7 @@ class AwsSettings:
 @dataclass(frozen=True)
 class SweepSettings:
     interval: float = 300.0
-    workers: int = 16
+    workers: int = 64  # I/O-bound threads; per_account_workers bounds each account's API rate
     per_account_workers: int = 4
     prune_window: float = 86400.0
 
@@ -295,7 +295,7 @@ def parse_config(data: Any, file: str) -> Config:
     sweep_r.reject_unknown({"interval", "workers", "per_account_workers", "prune_window"})
     sweep = SweepSettings(
         interval=sweep_r.duration("interval", 300.0),
-        workers=sweep_r.integer("workers", 16),
+        workers=sweep_r.integer("workers", SweepSettings.workers),
         per_account_workers=sweep_r.integer("per_account_workers", 4),
         prune_window=sweep_r.duration("prune_window", 86400.0),
     )

@@ -2,7 +2,9 @@
 
 prometheus_client's generate_latest builds an object per sample on every scrape; an estate of
 100,000 resources is several hundred thousand series, so Polo renders its own families once,
-streams them into plain and gzip buffers together, and a scrape only copies bytes.
+streams them into a gzip buffer, and a scrape only copies bytes. Only the gzip body is kept:
+at 100,000 resources the text is ~100 MB and its gzip ~8 MB, and Prometheus always asks for
+gzip. A scraper that does not (curl) gets the text decompressed for it (~0.1 s at that size).
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import math
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -43,12 +45,17 @@ def format_value(value: float) -> str:
 
 @dataclass
 class Family:
-    """One metric family; samples are (label_string, value) so identity labels are escaped once."""
+    """One metric family; samples are (label_string, value) so identity labels are escaped once.
+
+    A family of one series per resource may instead be *streamed*: `stream` is called at render
+    time and its samples are never stored, so rendering 100,000 resources holds a few thousand
+    lines at a time rather than every family's samples at once (docs/benchmarks.md, memory)."""
 
     name: str
     kind: str  # "gauge" or "counter"
     help: str
     samples: list[tuple[str, float]] = field(default_factory=list)
+    stream: Callable[[], Iterable[tuple[str, float]]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if not METRIC_NAME.match(self.name) or self.kind not in ("gauge", "counter"):
@@ -59,42 +66,64 @@ class Family:
     def add(self, labels: str, value: float) -> None:
         self.samples.append((labels, value))
 
+    def iter_samples(self) -> Iterable[tuple[str, float]]:
+        return self.samples if self.stream is None else self.stream()
+
     def lines(self) -> Iterable[str]:
         help_text = self.help.replace("\\", "\\\\").replace("\n", "\\n")
         yield f"# HELP {self.name} {help_text}\n"
         yield f"# TYPE {self.name} {self.kind}\n"
         name = self.name
-        for labels, value in self.samples:
+        for labels, value in self.iter_samples():
             yield f"{name}{{{labels}}} {format_value(value)}\n" if labels else f"{name} {format_value(value)}\n"
 
 
 @dataclass(frozen=True)
 class Payload:
-    plain: bytes
     gzipped: bytes
     series: int
+    plain_size: int = 0  # bytes of the text
+
+    def iter_plain(self, chunk_size: int = 1 << 16) -> Iterator[bytes]:
+        """The text, decompressed a piece at a time (about 1 MB of text per piece)."""
+        inflater = zlib.decompressobj(31)
+        data = memoryview(self.gzipped)
+        for start in range(0, len(data), chunk_size):
+            piece = inflater.decompress(data[start:start + chunk_size])
+            if piece:
+                yield piece
+        rest = inflater.flush()
+        if rest:
+            yield rest
+
+    @property
+    def plain(self) -> bytes:
+        """The whole text, decompressed on each access (it is not kept: see the module docstring)."""
+        return b"".join(self.iter_plain())
 
 
 def render(families: Iterable[Family], chunk_lines: int = 4096) -> Payload:
-    """Plain and gzip bodies in one pass, a few thousand lines at a time to bound memory."""
-    plain = bytearray()
+    """The gzip body in one pass, a few thousand lines at a time to bound memory. Families
+    without samples are left out (a streamed one is known empty only once it streamed)."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container
     gzipped = bytearray()
-    series = 0
+    series = plain_size = 0
     for family in families:
-        if not family.samples:
-            continue
-        series += len(family.samples)
+        lines = iter(family.lines())
+        header = [next(lines), next(lines)]  # HELP and TYPE
         buffer: list[str] = []
-        for line in family.lines():
+        for line in lines:
+            if header:
+                buffer, header = header, None
             buffer.append(line)
+            series += 1
             if len(buffer) >= chunk_lines:
                 chunk = "".join(buffer).encode()
-                plain += chunk
+                plain_size += len(chunk)
                 gzipped += compressor.compress(chunk)
                 buffer.clear()
         chunk = "".join(buffer).encode()
-        plain += chunk
+        plain_size += len(chunk)
         gzipped += compressor.compress(chunk)
     gzipped += compressor.flush()
-    return Payload(bytes(plain), bytes(gzipped), series)
+    return Payload(bytes(gzipped), series, plain_size)

@@ -6,12 +6,13 @@ join or `sum by` any of them without group_left gymnastics.
 from __future__ import annotations
 
 import platform
+from collections import defaultdict
 from typing import Iterable
 
 from polo import __version__
 from polo.aws import ApiStats
 from polo.config import Config, tag_label_name
-from polo.exposition import Family, label_string
+from polo.exposition import Family, escape, label_string
 from polo.model import Resource, Snapshot
 
 IDENTITY = ("account_id", "account", "environment", "region", "resource_type", "resource_id")
@@ -23,15 +24,23 @@ class AccountNames:
 
     def __init__(self, config: Config):
         self._names = {a.id: (a.name, a.environment) for a in config.accounts}
+        self._prefixes: dict[str, str] = {}
 
     def __call__(self, account_id: str) -> tuple[str, str]:
         return self._names.get(account_id, (UNKNOWN, UNKNOWN))
 
+    def prefix(self, account_id: str) -> str:
+        """The account's three identity labels, escaped once per account."""
+        prefix = self._prefixes.get(account_id)
+        if prefix is None:
+            prefix = self._prefixes[account_id] = label_string(IDENTITY[:3], (account_id,) + self(account_id))
+        return prefix
+
 
 def identity_labels(resource: Resource, names: AccountNames) -> str:
-    account, environment = names(resource.account_id)
-    return label_string(IDENTITY, (resource.account_id, account, environment, resource.region,
-                                   resource.resource_type, resource.resource_id))
+    """label_string(IDENTITY, ...) for the resource, with the account's part cached."""
+    return (f'{names.prefix(resource.account_id)},region="{escape(resource.region)}",'
+            f'resource_type="{escape(resource.resource_type)}",resource_id="{escape(resource.resource_id)}"')
 
 
 def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
@@ -51,55 +60,72 @@ def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
         if account.id in snapshot.accounts_up:
             account_up.add(labels, 1 if snapshot.accounts_up[account.id] else 0)
 
+    # One series per resource (and per tombstone): streamed at render time, never stored, so
+    # rendering holds a few thousand lines instead of every sample (docs/benchmarks.md).
+    resources = snapshot.resources
+    by_type: dict[str, list[Resource]] = defaultdict(list)
+    for resource in resources:
+        by_type[resource.resource_type].append(resource)
+
+    def each(value_of, resource_type: str | None = None):
+        """Samples (identity, value) for resources (of one type) whose value is not None."""
+        def samples():
+            for resource in resources if resource_type is None else by_type.get(resource_type, ()):
+                value = value_of(resource)
+                if value is not None:
+                    yield identity_labels(resource, names), value
+        return samples
+
+    def info_samples():
+        for resource in resources:
+            info_values = (resource.name, resource.state, resource.vpc_id, resource.subnet_id,
+                           resource.parent_id, resource.resource_class) + tuple(
+                resource.tags.get(k, "") for k in tag_keys)
+            yield identity_labels(resource, names) + "," + label_string(info_names, info_values), 1
+
+    def open_info_samples():
+        for resource in by_type.get("security_group", ()):
+            rules = resource.details.get("open_ingress", ())
+            if rules:
+                identity = identity_labels(resource, names)
+                for protocol, ports, source in rules:
+                    yield identity + "," + label_string(("protocol", "port_range", "source"),
+                                                        (protocol, ports, source)), 1
+
+    def deleted_samples():
+        for tombstone in snapshot.tombstones:
+            yield (identity_labels(tombstone.resource, names) + ","
+                   + label_string(("name",), (tombstone.resource.name,)), tombstone.deleted_at)
+
     info = Family("polo_resource_info", "gauge",
-                  "One series per AWS resource Polo found; value is always 1.")
+                  "One series per AWS resource Polo found; value is always 1.", stream=info_samples)
     created = Family("polo_resource_created_timestamp_seconds", "gauge",
-                     "When AWS says the resource was created (Lambda: last modified).")
+                     "When AWS says the resource was created (Lambda: last modified).",
+                     stream=each(lambda r: r.created))
     size = Family("polo_resource_size_bytes", "gauge",
-                  "Provisioned size: EBS volume and snapshot size, RDS allocated storage, Lambda code size.")
+                  "Provisioned size: EBS volume and snapshot size, RDS allocated storage, Lambda code size.",
+                  stream=each(lambda r: r.size_bytes))
     registered = Family("polo_load_balancer_registered_targets", "gauge",
-                        "Targets registered in all target groups of an ELBv2 load balancer.")
+                        "Targets registered in all target groups of an ELBv2 load balancer.",
+                        stream=each(lambda r: r.details.get("registered_targets", 0), "load_balancer"))
     healthy = Family("polo_load_balancer_healthy_targets", "gauge",
-                     "Targets reported healthy in all target groups of an ELBv2 load balancer.")
+                     "Targets reported healthy in all target groups of an ELBv2 load balancer.",
+                     stream=each(lambda r: r.details.get("healthy_targets", 0), "load_balancer"))
     open_rules = Family("polo_security_group_open_ingress_rules", "gauge",
-                        "Ingress rules of a security group open to 0.0.0.0/0 or ::/0.")
+                        "Ingress rules of a security group open to 0.0.0.0/0 or ::/0.",
+                        stream=each(lambda r: len(r.details.get("open_ingress", ())), "security_group"))
     open_info = Family("polo_security_group_open_ingress_info", "gauge",
-                       "One series per world-open ingress rule: protocol, port range and source CIDR.")
+                       "One series per world-open ingress rule: protocol, port range and source CIDR.",
+                       stream=open_info_samples)
     public_block = Family("polo_s3_bucket_public_access_blocked", "gauge",
-                          "1 if all four S3 public access block settings are on for the bucket, else 0.")
+                          "1 if all four S3 public access block settings are on for the bucket, else 0.",
+                          stream=each(lambda r: 1 if r.details.get("public_access_blocked") else 0, "s3_bucket"))
     nat_bytes = Family("polo_nat_gateway_outbound_7d_bytes", "gauge",
-                       "Bytes a NAT gateway sent to destinations over the last 7 days (CloudWatch BytesOutToDestination).")
+                       "Bytes a NAT gateway sent to destinations over the last 7 days (CloudWatch BytesOutToDestination).",
+                       stream=each(lambda r: r.details.get("bytes_out_7d"), "nat_gateway"))
     deleted = Family("polo_resource_deleted_timestamp_seconds", "gauge",
-                     "Tombstone: when a resource vanished from a successful listing; exported for the prune window.")
-
-    for resource in snapshot.resources:
-        identity = identity_labels(resource, names)
-        info_values = (resource.name, resource.state, resource.vpc_id, resource.subnet_id,
-                       resource.parent_id, resource.resource_class) + tuple(
-            resource.tags.get(k, "") for k in tag_keys)
-        info.add(identity + "," + label_string(info_names, info_values), 1)
-        if resource.created is not None:
-            created.add(identity, resource.created)
-        if resource.size_bytes is not None:
-            size.add(identity, resource.size_bytes)
-        details = resource.details
-        if resource.resource_type == "load_balancer":
-            registered.add(identity, details.get("registered_targets", 0))
-            healthy.add(identity, details.get("healthy_targets", 0))
-        elif resource.resource_type == "security_group":
-            rules = details.get("open_ingress", ())
-            open_rules.add(identity, len(rules))
-            for protocol, ports, source in rules:
-                open_info.add(identity + "," + label_string(("protocol", "port_range", "source"),
-                                                            (protocol, ports, source)), 1)
-        elif resource.resource_type == "s3_bucket":
-            public_block.add(identity, 1 if details.get("public_access_blocked") else 0)
-        elif resource.resource_type == "nat_gateway" and details.get("bytes_out_7d") is not None:
-            nat_bytes.add(identity, details["bytes_out_7d"])
-
-    for tombstone in snapshot.tombstones:
-        deleted.add(identity_labels(tombstone.resource, names) + ","
-                    + label_string(("name",), (tombstone.resource.name,)), tombstone.deleted_at)
+                     "Tombstone: when a resource vanished from a successful listing; exported for the prune window.",
+                     stream=deleted_samples)
 
     return [account_info, account_up, info, created, size, registered, healthy, open_rules,
             open_info, public_block, nat_bytes, deleted]

@@ -6,11 +6,48 @@ results into a Snapshot that the exposition renders.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class Tags(Mapping):
+    """A resource's tags: read-only and compact. Resources with the same tag keys share one
+    key -> position index, so each holds only a tuple of its values: ~150 bytes for eight tags
+    instead of ~420 for a dict behind a MappingProxyType (docs/benchmarks.md, memory)."""
+
+    __slots__ = ("_index", "_values")
+    _shapes: dict[tuple[str, ...], dict[str, int]] = {}  # tag keys -> shared index
+
+    def __init__(self, tags: Mapping[str, str]):
+        keys = tuple(tags)
+        index = Tags._shapes.get(keys)
+        if index is None:  # a race only builds an equal index twice
+            index = Tags._shapes.setdefault(keys, {key: n for n, key in enumerate(keys)})
+        self._index = index
+        self._values = tuple(tags.values())
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[self._index[key]]
+
+    def get(self, key, default=None):
+        position = self._index.get(key)
+        return default if position is None else self._values[position]
+
+    def __contains__(self, key) -> bool:
+        return key in self._index
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Tags({dict(self)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +70,21 @@ class Resource:
     tags: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # one shared read-only empty
     details: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
+    def __post_init__(self):
+        # Every reply is parsed afresh, so the same state, class, VPC or subnet id arrives as
+        # thousands of equal strings: keep one shared copy of each (see docs/benchmarks.md).
+        for name in _SHARED_FIELDS:
+            value = getattr(self, name)
+            if type(value) is str:
+                object.__setattr__(self, name, sys.intern(value))
+
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.account_id, self.region, self.resource_type, self.resource_id)
+
+
+_SHARED_FIELDS = ("account_id", "region", "resource_type", "state", "parent_id", "vpc_id", "subnet_id",
+                  "resource_class")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +204,12 @@ def timestamp(value: Any) -> float | None:
 
 
 def tag_dict(tag_list: Iterable[Mapping[str, str]] | None) -> Mapping[str, str]:
-    """AWS [{'Key': k, 'Value': v}] (any capitalisation) -> read-only {k: v}."""
+    """AWS [{'Key': k, 'Value': v}] (any capitalisation) -> read-only {k: v} (Tags). Keys and
+    values but Name are interned: an estate repeats a few dozen keys and values everywhere."""
     tags = {}
     for tag in tag_list or ():
         key = tag.get("Key", tag.get("key"))
         if key is not None:
-            tags[key] = tag.get("Value", tag.get("value", "")) or ""
-    return MappingProxyType(tags) if tags else EMPTY
+            value = tag.get("Value", tag.get("value", "")) or ""
+            tags[sys.intern(key)] = value if key == "Name" else sys.intern(value)  # names are unique
+    return Tags(tags) if tags else EMPTY

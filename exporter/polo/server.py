@@ -49,12 +49,11 @@ def make_handler(exporter):
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 payload = exporter.payload  # one atomic read of the current snapshot
-                gzip_ok = "gzip" in self.headers.get("Accept-Encoding", "")
-                body = payload.gzipped if gzip_ok else payload.plain
-                headers = {"Content-Type": CONTENT_TYPE}
-                if gzip_ok:
-                    headers["Content-Encoding"] = "gzip"
-                self._send(200, body, headers)
+                if "gzip" in self.headers.get("Accept-Encoding", ""):
+                    self._send(200, payload.gzipped, {"Content-Type": CONTENT_TYPE, "Content-Encoding": "gzip"})
+                else:  # only the gzip body is kept: inflate it piece by piece onto the socket
+                    self._send_pieces(200, payload.iter_plain(), payload.plain_size,
+                                      {"Content-Type": CONTENT_TYPE})
             elif path == "/healthz":
                 healthy, reason = exporter.health()
                 self._send(200 if healthy else 503, (reason + "\n").encode(),
@@ -65,12 +64,16 @@ def make_handler(exporter):
                 self._send(404, b"not found\n", {"Content-Type": "text/plain; charset=utf-8"})
 
         def _send(self, status: int, body: bytes, headers: dict[str, str]):
+            self._send_pieces(status, (body,), len(body), headers)
+
+        def _send_pieces(self, status: int, pieces, length: int, headers: dict[str, str]):
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(length))
             self.end_headers()
-            self.wfile.write(body)
+            for piece in pieces:
+                self.wfile.write(piece)
 
         def log_message(self, format, *args):
             log.debug("%s %s", self.address_string(), format % args)

@@ -39,11 +39,13 @@ class Sweeper:
         self._lock = threading.RLock()
 
     def tasks_for(self, account: Account) -> list[TaskKey]:
+        """Global collectors first: S3's is the longest chain of dependent calls (ListBuckets,
+        then three calls per bucket), and started last it would be the sweep's tail."""
         tasks = []
         for name, collector in self.collectors.items():
             regions = [GLOBAL] if collector.SCOPE == "global" else self.config.regions
             tasks += [TaskKey(account.id, region, name) for region in regions]
-        return tasks
+        return sorted(tasks, key=lambda task: task.region != GLOBAL)  # stable: config order otherwise
 
     def run(self) -> SweepOutcome:
         started = time.monotonic()
