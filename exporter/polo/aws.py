@@ -98,6 +98,9 @@ class AwsAccess:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        # Clients are created one at a time: the first clients of a service, created at once by
+        # many sweep threads, would each parse its model (tens of MB for EC2) before one is cached.
+        self._create_lock = threading.Lock()
 
     def _account_lock(self, account_id: str) -> threading.Lock:
         with self._locks_lock:
@@ -154,8 +157,9 @@ class AwsAccess:
         with self._account_lock(account.id):
             client = self._clients.get(key)
             if client is None:
-                client = session.client(service, region_name=region,
-                                        endpoint_url=self.settings.endpoint_url,
-                                        config=self.client_config)
+                with self._create_lock:
+                    client = session.client(service, region_name=region,
+                                            endpoint_url=self.settings.endpoint_url,
+                                            config=self.client_config)
                 self._clients[key] = client
             return client
