@@ -14,21 +14,21 @@ from typing import Any, Iterable, Mapping
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-class Tags(Mapping):
-    """A resource's tags: read-only and compact. Resources with the same tag keys share one
-    key -> position index, so each holds only a tuple of its values: ~150 bytes for eight tags
-    instead of ~420 for a dict behind a MappingProxyType (docs/benchmarks.md, memory)."""
+class FrozenMapping(Mapping):
+    """A read-only, compact mapping for a resource's tags and details. Mappings with the same
+    keys share one key -> position index, so each holds only a tuple of its values: ~150 bytes
+    for eight tags instead of ~420 for a dict behind a MappingProxyType (docs/benchmarks.md)."""
 
     __slots__ = ("_index", "_values")
-    _shapes: dict[tuple[str, ...], dict[str, int]] = {}  # tag keys -> shared index
+    _shapes: dict[tuple[str, ...], dict[str, int]] = {}  # keys -> shared index
 
-    def __init__(self, tags: Mapping[str, str]):
-        keys = tuple(tags)
-        index = Tags._shapes.get(keys)
+    def __init__(self, items: Mapping[str, Any]):
+        keys = tuple(items)
+        index = FrozenMapping._shapes.get(keys)
         if index is None:  # a race only builds an equal index twice
-            index = Tags._shapes.setdefault(keys, {key: n for n, key in enumerate(keys)})
+            index = FrozenMapping._shapes.setdefault(keys, {key: n for n, key in enumerate(keys)})
         self._index = index
-        self._values = tuple(tags.values())
+        self._values = tuple(items.values())
 
     def __getitem__(self, key: str) -> str:
         return self._values[self._index[key]]
@@ -47,7 +47,7 @@ class Tags(Mapping):
         return len(self._values)
 
     def __repr__(self) -> str:
-        return f"Tags({dict(self)!r})"
+        return f"FrozenMapping({dict(self)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +72,14 @@ class Resource:
 
     def __post_init__(self):
         # Every reply is parsed afresh, so the same state, class, VPC or subnet id arrives as
-        # thousands of equal strings: keep one shared copy of each (see docs/benchmarks.md).
+        # thousands of equal strings: keep one shared copy of each; and keep details compact
+        # (one collector's details always have the same keys). See docs/benchmarks.md.
         for name in _SHARED_FIELDS:
             value = getattr(self, name)
             if type(value) is str:
                 object.__setattr__(self, name, sys.intern(value))
+        if type(self.details) is dict and self.details:
+            object.__setattr__(self, "details", FrozenMapping(self.details))
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -147,7 +150,7 @@ class Inventory:
 
     def __init__(self, prune_window: float):
         self.prune_window = prune_window
-        self._live: dict[TaskKey, dict[tuple, Resource]] = {}
+        self._live: dict[TaskKey, dict[str, Resource]] = {}  # task -> resource_id -> resource
         self._tombstones: dict[tuple, Tombstone] = {}
         self._status: dict[TaskKey, TaskStatus] = {}
         self._last_success: float | None = None
@@ -163,12 +166,15 @@ class Inventory:
                     last_success=previous.last_success if previous else None,
                     resources=len(self._live.get(result.task, {})))
                 continue
-            current = {r.key: r for r in result.resources}
-            for key, gone in self._live.get(result.task, {}).items():
-                if key not in current and key not in self._tombstones:
-                    self._tombstones[key] = Tombstone(gone, now)
-            for key in current:
-                self._tombstones.pop(key, None)
+            # A task lists one type in one account and region (S3: globally unique bucket
+            # names), so the resource id alone keys it: no key tuple kept per resource.
+            current = {r.resource_id: r for r in result.resources}
+            for resource_id, gone in self._live.get(result.task, {}).items():
+                if resource_id not in current and gone.key not in self._tombstones:
+                    self._tombstones[gone.key] = Tombstone(gone, now)
+            if self._tombstones:
+                for resource in current.values():
+                    self._tombstones.pop(resource.key, None)
             self._live[result.task] = current
             self._status[result.task] = TaskStatus(
                 ok=True, duration=result.duration, error="", last_success=now,
@@ -204,7 +210,7 @@ def timestamp(value: Any) -> float | None:
 
 
 def tag_dict(tag_list: Iterable[Mapping[str, str]] | None) -> Mapping[str, str]:
-    """AWS [{'Key': k, 'Value': v}] (any capitalisation) -> read-only {k: v} (Tags). Keys and
+    """AWS [{'Key': k, 'Value': v}] (any capitalisation) -> read-only {k: v}. Keys and
     values but Name are interned: an estate repeats a few dozen keys and values everywhere."""
     tags = {}
     for tag in tag_list or ():
@@ -212,4 +218,4 @@ def tag_dict(tag_list: Iterable[Mapping[str, str]] | None) -> Mapping[str, str]:
         if key is not None:
             value = tag.get("Value", tag.get("value", "")) or ""
             tags[sys.intern(key)] = value if key == "Name" else sys.intern(value)  # names are unique
-    return Tags(tags) if tags else EMPTY
+    return FrozenMapping(tags) if tags else EMPTY
