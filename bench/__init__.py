@@ -1,0 +1,1 @@
+"""Polo's performance benchmark (python -m bench); docs/benchmarks.md has the results."""

@@ -1,0 +1,350 @@
+"""Polo's performance benchmark: one command, a Markdown table on stdout, JSON on disk.
+
+    python -m bench                      # 16 accounts x 4 regions, /metrics at 10k and 100k resources
+    python -m bench --quick              # a tiny run of every part (the CI smoke test uses it)
+    python -m bench --accounts 16 --regions 4 --resources-per-region 60 --latency-ms 50 --servers 2
+
+What it measures (docs/benchmarks.md has the results and the reasoning):
+
+1. Sweeps of the real exporter (polo.cli.make_exporter, aws.endpoint_url -> bench.awsproxy, a
+   proxy adding latency and AWS-like throttling in front of --servers moto server processes):
+   Polo's default pool cold and warm, the same under tight buckets (throttling happens), and a
+   pool of one worker. Each is set against its lower bound, the largest of
+     - the longest chain of dependent calls x latency (the task with the most calls, counted from
+       the calls it made, plus AssumeRole on a cold sweep),
+     - the calls of the sweep / the simulator's throughput (requests per second the proxy and its
+       moto servers serve with latency 0 and throttling off, replaying the warm sweep's own
+       requests at several concurrencies, measured in the same run),
+     - the throttling floor: per token bucket, (requests through it - burst) / refill rate.
+2. /metrics latency and bytes (gzip and plain) at --metrics-sizes synthetic resources, against
+   prometheus_client's generate_latest on the same families (bench.scrape, a fresh process each).
+3. Peak RSS at the same sizes (bench.memory, a fresh process each).
+4. Cost Explorer requests a day at default settings (bench.costs).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import itertools
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from base64 import b64decode
+from importlib import metadata
+
+from bench.awsproxy import HOST, REPO_ROOT, ProxyProcess
+
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "eu-central-1", "ap-northeast-1",
+           "us-east-2", "ca-central-1")
+TARGETS = {"sweep_ratio": 1.5, "scrape_median_ms": 5.0, "peak_rss_mb": 250.0, "ce_requests_per_day": 12}
+
+
+def region_names(count: int) -> tuple[str, ...]:
+    if not 1 <= count <= len(REGIONS):
+        raise SystemExit(f"--regions must be 1..{len(REGIONS)}")
+    return REGIONS[:count]
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kib = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
+            memory = f"{kib / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    versions = {}
+    for package in ("boto3", "botocore", "moto", "prometheus-client"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "?"
+    return {"nproc": os.cpu_count(), "cpu": model, "memory": memory, "python": platform.python_version(),
+            "platform": platform.platform(), "versions": versions}
+
+
+def python_module(module: str, *args: str, timeout: float = 3600) -> dict:
+    """Run `python -m module args` from the repository root; its stdout's last line is JSON."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env, timeout=timeout,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise RuntimeError(f"python -m {module} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def replay(port: int, requests: list[dict], concurrency: int) -> float:
+    """Requests per second the simulator serves for `requests`, `concurrency` at a time."""
+    decoded = [(r["method"], r["path"], b64decode(r["body"]), r["headers"]) for r in requests]
+    counter = itertools.count()
+    failures = []
+
+    def worker():
+        conn = http.client.HTTPConnection(HOST, port, timeout=120)
+        try:
+            while True:
+                index = next(counter)
+                if index >= len(decoded):
+                    return
+                method, path, body, headers = decoded[index]
+                conn.request(method, path, body=body or None, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status >= 500:
+                    failures.append(response.status)
+        except Exception as exc:  # reported, never hidden
+            failures.append(repr(exc))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    if failures:
+        raise RuntimeError(f"replay failures: {failures[:5]}")
+    return len(decoded) / elapsed
+
+
+def lower_bound(sweep: dict, throughput: float, cores: int) -> dict:
+    latency = sweep["latency_ms"] / 1000
+    bounds = {
+        "chain": sweep["chain_calls"] * latency,
+        "throughput": sweep["proxy_admitted"] / throughput,
+        "throttling": sweep["bucket_floor_seconds"],
+    }
+    binding = max(bounds, key=bounds.get)
+    # Not part of the bound, but what this machine allows: the exporter and the simulator share
+    # its cores, so the sweep cannot end before their CPU seconds are spent.
+    cpu = sweep["cpu_seconds_exporter"] + sum(sweep["cpu_seconds_simulator"].values())
+    return {"lower_bound_seconds": round(bounds[binding], 3), "bound_by": binding,
+            "bounds": {k: round(v, 3) for k, v in bounds.items()},
+            "ratio": round(sweep["sweep_seconds"] / bounds[binding], 2) if bounds[binding] else None,
+            "cpu_floor_seconds": round(cpu / cores, 2)}
+
+
+def median_by(sweeps: list[dict], key: str) -> dict:
+    ordered = sorted(sweeps, key=lambda s: s[key])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def sweep_part(args, results: dict) -> None:
+    from bench import estate
+    from bench.synthetic import bench_config
+
+    accounts_config = bench_config(args.accounts, region_names(args.regions))
+    accounts = [{"id": a.id, "name": a.name, "environment": a.environment} for a in accounts_config.accounts]
+    with ProxyProcess(servers=args.servers, latency_ms=0, throttle=False) as proxy:
+        started = time.monotonic()
+        built = estate.build(accounts, list(region_names(args.regions)), proxy.endpoint,
+                             args.resources_per_region, processes=args.build_processes)
+        build_seconds = time.monotonic() - started
+        building = proxy.stats()
+        results["estate"] = {
+            "accounts": args.accounts, "regions": list(region_names(args.regions)),
+            "resources_per_region_target": args.resources_per_region,
+            "resources": sum(sum(a["counts"].values()) for a in built.values()),
+            "build_seconds": round(build_seconds, 1), "build_requests": building["requests"],
+            "servers": args.servers, "requests_by_server": building["by_backend"],
+        }
+        log(f"estate: {results['estate']['resources']} resources in {build_seconds:.0f}s")
+
+        with tempfile.TemporaryDirectory(prefix="polo-bench-") as tmp:
+            out = os.path.join(tmp, "sweep.json")
+            sweep_args = ["--port", str(proxy.port), "--accounts", str(args.accounts),
+                          "--regions", str(args.regions), "--latency-ms", str(args.latency_ms),
+                          "--stress-bucket", args.stress_bucket, "--pids", ",".join(map(str, proxy.pids)),
+                          "--warm-sweeps", str(args.warm_sweeps), "--throttled-sweeps", str(args.throttled_sweeps),
+                          "--out", out]
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")])))
+            done = subprocess.run([sys.executable, "-m", "bench.sweep", *sweep_args], cwd=REPO_ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=7200)
+            if done.returncode:
+                raise RuntimeError(f"bench.sweep failed ({done.returncode}):\n{done.stderr[-3000:]}")
+            with open(out) as f:
+                sweeps = json.load(f)
+        log("sweeps: " + ", ".join(f"{s['label']} {s['sweep_seconds']}s" for s in sweeps["sweeps"]))
+
+        recorded = proxy.recorded()
+        proxy.configure(latency_ms=0, throttle=False, record=False, override=None)
+        rates = {}
+        for concurrency in args.replay_concurrency:
+            proxy.reset()
+            rates[str(concurrency)] = round(replay(proxy.port, recorded, concurrency), 1)
+        served = proxy.stats()
+        throughput = max(rates.values())
+        log(f"simulator throughput: {rates} requests/s ({len(recorded)} requests replayed)")
+
+    for sweep in sweeps["sweeps"]:
+        sweep.update(lower_bound(sweep, throughput, os.cpu_count() or 1))
+    results["simulator"] = {"servers": args.servers, "replayed_requests": len(recorded),
+                            "requests_per_second_by_concurrency": rates,
+                            "requests_per_second": throughput,
+                            "replay_errors": served["errors"]}
+    results["sweep"] = sweeps
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def sweeps_labelled(results: dict, prefix: str) -> list[dict]:
+    return [s for s in results["sweep"]["sweeps"] if s["label"].startswith(prefix)]
+
+
+def evaluate(results: dict) -> list[dict]:
+    rows = []
+    warm = median_by(sweeps_labelled(results, "default, warm"), "ratio")
+    throttled = sweeps_labelled(results, "default, throttled")
+    failed = sum(s["failed_collectors"] for s in sweeps_labelled(results, "default"))
+    throttles = sum(s["proxy_throttled"] for s in throttled)
+    rows.append({"target": f"sweep {results['estate']['accounts']}x{len(results['estate']['regions'])} within "
+                           f"{TARGETS['sweep_ratio']}x its lower bound, no failed collector under throttling",
+                 "measured": f"median warm sweep {warm['ratio']}x (AWS rates); {failed} failed collectors, "
+                             f"also with {throttles} throttles forced (those sweeps "
+                             f"{', '.join(str(s['ratio']) + 'x' for s in throttled)})",
+                 "met": warm["ratio"] <= TARGETS["sweep_ratio"] and failed == 0 and throttles > 0})
+    biggest = max(results["scrape"], key=lambda s: s["resources"])
+    rows.append({"target": f"/metrics median <= {TARGETS['scrape_median_ms']} ms at {biggest['resources']:,} resources",
+                 "measured": f"gzip {biggest['gzip_median_ms']} ms, plain {biggest['plain_median_ms']} ms",
+                 "met": biggest["gzip_median_ms"] <= TARGETS["scrape_median_ms"]})
+    heaviest = max(results["memory"], key=lambda m: m["resources"])
+    rows.append({"target": f"peak RSS <= {TARGETS['peak_rss_mb']:.0f} MB at {heaviest['resources']:,} resources",
+                 "measured": f"{heaviest['peak_rss_mb']} MB",
+                 "met": heaviest["peak_rss_mb"] <= TARGETS["peak_rss_mb"]})
+    costs = results["costs"]
+    rows.append({"target": f"<= {TARGETS['ce_requests_per_day']} Cost Explorer requests a day",
+                 "measured": f"{costs['steady_requests_per_day']} a day (first day {costs['first_day_requests']})",
+                 "met": costs["steady_requests_per_day"] <= TARGETS["ce_requests_per_day"]})
+    return rows
+
+
+def markdown(results: dict) -> str:
+    m, est, sim = results["machine"], results["estate"], results["simulator"]
+    lines = [f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']}, Python {m['python']}; "
+             f"boto3 {m['versions']['boto3']}, moto {m['versions']['moto']}, "
+             f"prometheus_client {m['versions']['prometheus-client']}",
+             "",
+             f"Estate: {est['accounts']} accounts x {len(est['regions'])} regions, {est['resources']:,} resources "
+             f"(built in {est['build_seconds']} s); simulator: {sim['servers']} moto server(s) behind the proxy, "
+             f"{sim['requests_per_second']} requests/s at latency 0 (replay of {sim['replayed_requests']} "
+             f"requests; by concurrency {sim['requests_per_second_by_concurrency']})",
+             "",
+             "| sweep | wall s | lower bound s (bound by) | ratio | AWS calls (ApiStats) | throttles (ApiStats / proxy) | failed collectors | chain calls (longest task) | CPU s exporter / simulator (floor s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for s in results["sweep"]["sweeps"]:
+        sim_cpu = round(sum(s["cpu_seconds_simulator"].values()), 1)
+        lines.append(f"| {s['label']} | {s['sweep_seconds']} | {s['lower_bound_seconds']} ({s['bound_by']}) | "
+                     f"{s['ratio']}x | {s['api_calls']} | {s['api_throttled']} / {s['proxy_throttled']} | "
+                     f"{s['failed_collectors']} | {s['chain_calls']} ({s['longest_task']}) | "
+                     f"{s['cpu_seconds_exporter']} / {sim_cpu} ({s['cpu_floor_seconds']}) |")
+    one = sweeps_labelled(results, "one worker, warm")
+    if one:
+        warm = median_by(sweeps_labelled(results, "default, warm"), "sweep_seconds")
+        lines += ["", f"One worker vs Polo's default pool (warm): {one[0]['sweep_seconds']} s vs "
+                      f"{warm['sweep_seconds']} s (median), {one[0]['sweep_seconds'] / warm['sweep_seconds']:.1f}x faster "
+                      f"with {warm['workers']} workers ({warm['per_account_workers']} per account)."]
+    lines += [f"Sweeping exporter process: peak RSS {results['sweep']['rss_after_default_sweeps_mb']} MB over the "
+              f"cold and warm sweeps, {results['sweep'].get('rss_now_after_default_sweeps_mb')} MB after them "
+              f"(interpreter with polo imported: {results['sweep']['rss_polo_imported_mb']} MB).",
+              "",
+              "| resources | series | /metrics gzip median / p99 ms | gzip bytes | /metrics plain median / p99 ms | plain bytes | generate_latest median ms (+ gzip) | publish s | peak RSS MB (baseline) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    memory = {m["resources"]: m for m in results["memory"]}
+    for s in results["scrape"]:
+        mem = memory.get(s["resources"], {})
+        lines.append(f"| {s['resources']:,} | {s['series']:,} | {s['gzip_median_ms']} / {s['gzip_p99_ms']} | "
+                     f"{s['gzip_bytes']:,} | {s['plain_median_ms']} / {s['plain_p99_ms']} | {s['plain_bytes']:,} | "
+                     f"{s['generate_latest_median_ms']} (+{s['generate_latest_gzip_median_ms']}) | "
+                     f"{s['publish_seconds']} | {mem.get('peak_rss_mb')} ({mem.get('baseline_rss_mb')}) |")
+    c = results["costs"]
+    lines += ["", f"Cost Explorer at default settings (refresh every {c['refresh_interval_hours']:g} h, "
+                  f"{c['accounts']} accounts): first run {c['first_run_requests']} requests, first day "
+                  f"{c['first_day_requests']}, then {c['steady_requests_per_day']} requests a day "
+                  f"({c['steady_attempts_per_day']} attempts on the wire).",
+              "", "| target | measured | met |", "|---|---|---|"]
+    for row in results["targets"]:
+        lines.append(f"| {row['target']} | {row['measured']} | {'yes' if row['met'] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny scale for every part (2 accounts x 1 region, /metrics at 2,000 and 5,000)")
+    parser.add_argument("--accounts", type=int)
+    parser.add_argument("--regions", type=int)
+    parser.add_argument("--resources-per-region", type=int)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--servers", type=int, default=2, help="moto server processes behind the proxy")
+    parser.add_argument("--stress-bucket", default="2/1",
+                        help="BURST/RATE of every bucket in the throttled scenario (default 2/1)")
+    parser.add_argument("--metrics-sizes", help="resources for /metrics and RSS, comma-separated")
+    parser.add_argument("--scrapes", type=int, help="sequential /metrics requests per encoding")
+    parser.add_argument("--generate-latest-runs", type=int)
+    parser.add_argument("--replay-concurrency", help="concurrencies for the throughput replay")
+    parser.add_argument("--warm-sweeps", type=int, help="warm sweeps of the default pool (median judged)")
+    parser.add_argument("--throttled-sweeps", type=int, help="sweeps with every bucket at --stress-bucket")
+    parser.add_argument("--build-processes", type=int, default=2)
+    parser.add_argument("--costs-now", help="simulated start of the Cost Explorer day (ISO 8601)")
+    parser.add_argument("--out", default=os.path.join(REPO_ROOT, "bench", "results.json"),
+                        help="JSON results (default bench/results.json)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    defaults = {"accounts": 2 if quick else 16, "regions": 1 if quick else 4,
+                "resources_per_region": 16 if quick else 60,
+                "metrics_sizes": "2000,5000" if quick else "10000,100000",
+                "scrapes": 20 if quick else 200, "generate_latest_runs": 2 if quick else 5,
+                "replay_concurrency": "8,32" if quick else "4,16,64,128",
+                "warm_sweeps": 1 if quick else 3, "throttled_sweeps": 1 if quick else 2}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.metrics_sizes = [int(n) for n in str(args.metrics_sizes).split(",") if n]
+    args.replay_concurrency = [int(n) for n in str(args.replay_concurrency).split(",") if n]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = {"command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+               "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "machine": machine(), "settings": {k: v for k, v in vars(args).items() if k != "out"}}
+    sweep_part(args, results)
+    results["scrape"] = []
+    results["memory"] = []
+    for size in args.metrics_sizes:
+        log(f"/metrics at {size:,} resources")
+        results["scrape"].append(python_module("bench.scrape", "--resources", str(size), "--scrapes",
+                                               str(args.scrapes), "--generate-latest-runs",
+                                               str(args.generate_latest_runs)))
+        log(f"peak RSS at {size:,} resources")
+        results["memory"].append(python_module("bench.memory", "--resources", str(size)))
+    log("Cost Explorer day")
+    results["costs"] = python_module("bench.costs", *(["--now", args.costs_now] if args.costs_now else []))
+    results["targets"] = evaluate(results)
+    results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=1)
+    print(markdown(results))
+    print(f"\nJSON: {os.path.abspath(args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

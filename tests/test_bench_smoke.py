@@ -1,0 +1,62 @@
+"""The benchmark (python -m bench) runs end to end at a tiny scale.
+
+Nothing here asserts speed: only that every part completes, every field is produced, no
+collector fails, and the simulated AWS really throttles when its buckets are tiny.
+docs/benchmarks.md has the real numbers.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SWEEP_FIELDS = {"label", "workers", "per_account_workers", "sweep_seconds", "resources", "tasks",
+                "failed_collectors", "api_calls", "api_errors", "api_throttled", "proxy_requests",
+                "proxy_throttled", "proxy_admitted", "bucket_floor_seconds", "chain_calls", "longest_task",
+                "cpu_seconds_exporter", "cpu_seconds_simulator", "lower_bound_seconds", "bound_by", "bounds",
+                "ratio", "cpu_floor_seconds"}
+SCRAPE_FIELDS = {"resources", "series", "publish_seconds", "gzip_median_ms", "gzip_p99_ms", "gzip_bytes",
+                 "plain_median_ms", "plain_p99_ms", "plain_bytes", "prometheus_client_series",
+                 "generate_latest_median_ms", "generate_latest_p99_ms", "generate_latest_gzip_median_ms"}
+MEMORY_FIELDS = {"resources", "series", "baseline_rss_mb", "peak_rss_mb", "ru_maxrss_mb", "phases"}
+COST_FIELDS = {"first_run_requests", "first_day_requests", "steady_requests_per_day", "steady_attempts_per_day",
+               "refreshes", "all_refreshes_ok"}
+
+
+@pytest.mark.e2e
+def test_quick_benchmark_produces_every_field(tmp_path):
+    out = tmp_path / "bench.json"
+    command = [sys.executable, "-m", "bench", "--quick", "--accounts", "1", "--regions", "1",
+               "--resources-per-region", "10", "--servers", "1", "--stress-bucket", "1/1",
+               "--metrics-sizes", "300,600", "--scrapes", "5", "--generate-latest-runs", "1",
+               "--replay-concurrency", "4", "--build-processes", "1", "--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| target | measured | met |" in done.stdout  # the Markdown table was printed
+
+    results = json.loads(out.read_text())
+    assert results["estate"]["resources"] > 0
+    assert results["simulator"]["requests_per_second"] > 0
+    sweeps = {s["label"].split(" (")[0]: s for s in results["sweep"]["sweeps"]}
+    assert {"default, cold", "default, warm 1", "default, throttled 1", "one worker, cold",
+            "one worker, warm 1"} <= set(sweeps)
+    for sweep in sweeps.values():
+        assert SWEEP_FIELDS <= set(sweep), SWEEP_FIELDS - set(sweep)
+        assert sweep["failed_collectors"] == 0, sweep["failed"]
+        assert sweep["api_calls"] > 0 and sweep["lower_bound_seconds"] > 0
+    throttled = sweeps["default, throttled 1"]
+    assert throttled["proxy_throttled"] > 0 and throttled["api_throttled"] > 0  # tiny buckets do throttle
+    assert sweeps["default, warm 1"]["proxy_throttled"] == 0  # AWS's own rates do not, at this scale
+
+    assert [s["resources"] for s in results["scrape"]] == [300, 600]
+    for scrape in results["scrape"]:
+        assert SCRAPE_FIELDS <= set(scrape), SCRAPE_FIELDS - set(scrape)
+        assert scrape["prometheus_client_series"] == scrape["series"]  # the same families compared
+    for memory in results["memory"]:
+        assert MEMORY_FIELDS <= set(memory), MEMORY_FIELDS - set(memory)
+        assert memory["peak_rss_mb"] >= memory["baseline_rss_mb"] > 0
+    assert COST_FIELDS <= set(results["costs"]) and results["costs"]["all_refreshes_ok"]
+    assert len(results["targets"]) == 4 and all({"target", "measured", "met"} <= set(t) for t in results["targets"])
+    assert {"nproc", "cpu", "python"} <= set(results["machine"])
