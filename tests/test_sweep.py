@@ -1,6 +1,5 @@
 """Sweeps over several simulated accounts: isolation, failures that stay local, pruning."""
 import boto3
-import pytest
 from botocore.awsrequest import AWSResponse
 
 from conftest import ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, assumed_client, make_config

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import platform
 from collections import defaultdict
-from typing import Iterable
 
 from polo import __version__
 from polo.aws import ApiStats
