@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Mapping
+
+from polo.atomic import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +41,9 @@ def load(path: str | Path) -> dict[Key, float]:
 
 
 def save(path: str | Path, memory: Mapping[Key, float]) -> None:
-    """Write atomically (temporary file in the same directory, then os.replace), so a crash
-    leaves either the old file or the new one, never half of one."""
-    path = Path(path)
+    """Write atomically; a failure is logged, and the memory simply restarts next time."""
     entries = [dict(zip(FIELDS, key), since=since) for key, since in sorted(memory.items())]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"version": VERSION, "entries": entries}, out, indent=1)
-            os.replace(temp, path)
-        except BaseException:
-            os.unlink(temp)
-            raise
+        write_atomically(path, [json.dumps({"version": VERSION, "entries": entries}, indent=1)])
     except OSError as exc:
         log.warning("cannot save first-seen memory to %s: %s", path, exc)

@@ -9,10 +9,9 @@ the exporter, so final days already bought are not bought again.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
-from pathlib import Path
 
+from polo.atomic import write_atomically
 from polo.aws import AwsAccess
 from polo.config import Config
 from polo.costs.budget import midnight_utc
@@ -56,12 +55,8 @@ def run_backfill(config: Config, since: str, out: str, now: dt.datetime | None =
               file=sys.stderr)
         return 1
     days = {day: costs for day, costs in source.store.daily_costs().items() if first <= day < now.date()}
-    path = Path(out)
-    temp = path.with_name(path.name + ".tmp")
     try:
-        with temp.open("w", encoding="utf-8") as file:
-            file.writelines(openmetrics_lines(days, AccountNames(config)))
-        os.replace(temp, path)
+        write_atomically(out, openmetrics_lines(days, AccountNames(config)))
     except OSError as exc:
         print(f"polo-exporter: backfill: cannot write {out}: {exc.strerror}", file=sys.stderr)
         return 1

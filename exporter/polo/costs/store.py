@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from polo.atomic import write_atomically
 
 log = logging.getLogger(__name__)
 VERSION = 1
@@ -109,17 +109,7 @@ class CostStore:
                            "horizon": self.horizon.isoformat() if self.horizon else None,
                            "forecast": forecast, "days": days}, separators=(",", ":"))
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as file:
-                    file.write(text)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.replace(temp, self.path)
-            except BaseException:
-                os.unlink(temp)
-                raise
+            write_atomically(self.path, [text])
         except OSError as exc:
             self._problem("write", f"cannot write cost state {self.path} ({exc}): "
                                    "final days are fetched again after a restart")
