@@ -220,17 +220,22 @@ def create_security_groups(ec2, est: RegionEstate, prod: bool, index: int, team:
 
 # --- compute and storage ----------------------------------------------------------------------
 
-def register_ami(ec2, est: RegionEstate, name: str) -> str:
-    """A private AMI; moto gives every AMI its own snapshot, referenced by the AMI."""
-    ami_id = ec2.register_image(Name=name, Description=f"{name} golden image",
-                                RootDeviceName="/dev/xvda", Architecture="x86_64",
-                                VirtualizationType="hvm")["ImageId"]
+def record_ami(ec2, est: RegionEstate, ami_id: str) -> str:
+    """Note a new AMI and the snapshot moto gives it, so counts match what collectors find."""
     est.ami_ids.append(ami_id)
     est.counts["ebs_snapshot"] += 1
     image = ec2.describe_images(ImageIds=[ami_id])["Images"][0]
     est.ami_snapshot_ids += [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", ())
                              if m.get("Ebs", {}).get("SnapshotId")]
     return ami_id
+
+
+def register_ami(ec2, est: RegionEstate, name: str) -> str:
+    """A private AMI; moto gives every AMI its own snapshot, referenced by the AMI."""
+    ami_id = ec2.register_image(Name=name, Description=f"{name} golden image",
+                                RootDeviceName="/dev/xvda", Architecture="x86_64",
+                                VirtualizationType="hvm")["ImageId"]
+    return record_ami(ec2, est, ami_id)
 
 
 def run_instances(ec2, est: RegionEstate, ami_id: str, count: int, instance_type: str,
@@ -303,12 +308,7 @@ def create_snapshot(ec2, est: RegionEstate, volume_id: str, description: str,
 def create_backup_ami(ec2, est: RegionEstate, instance_id: str, name: str) -> str:
     ami_id = ec2.create_image(InstanceId=instance_id, Name=name,
                               Description=f"backup of {instance_id}")["ImageId"]
-    est.ami_ids.append(ami_id)
-    est.counts["ebs_snapshot"] += 1
-    image = ec2.describe_images(ImageIds=[ami_id])["Images"][0]
-    est.ami_snapshot_ids += [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", ())
-                             if m.get("Ebs", {}).get("SnapshotId")]
-    return ami_id
+    return record_ami(ec2, est, ami_id)
 
 
 def allocate_eip(ec2, est: RegionEstate, tag_list: list[dict[str, str]],
