@@ -1,5 +1,6 @@
 import os
 import shutil
+import socket
 
 import pytest
 
@@ -10,15 +11,19 @@ ACCOUNT_B = "222222222222"
 ACCOUNT_C = "333333333333"
 
 
-@pytest.fixture
-def aws_env(monkeypatch):
+def use_fake_aws(patch: pytest.MonkeyPatch, region: str = "us-east-1") -> None:
     """Fake credentials for moto; never a real profile, never MOTO_ACCOUNT_ID."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": region,
                         "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}.items():
-        monkeypatch.setenv(name, value)
+        patch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
-        monkeypatch.delenv(name, raising=False)
+        patch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    use_fake_aws(monkeypatch)
 
 
 @pytest.fixture
@@ -57,3 +62,10 @@ def require_binary(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (right now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

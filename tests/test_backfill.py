@@ -2,7 +2,6 @@
 the real promtool and Prometheus reading a day back."""
 import datetime as dt
 import json
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -10,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, make_config, require_binary
+from conftest import ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, free_port, make_config, require_binary
 from polo.cli import main
 from polo.costs.backfill import run_backfill
 from polo.demo.costs import SERVICES, CostModel, install_cost_model
@@ -91,12 +90,6 @@ def test_a_failing_cost_explorer_writes_nothing(demo, tmp_path, capsys):
     assert run_backfill(config, "2025-07-01", str(tmp_path / "x.om"), now=NOW) == 1
     assert not (tmp_path / "x.om").exists()
     assert "Cost Explorer failed (AccessDeniedException)" in capsys.readouterr().err
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.e2e

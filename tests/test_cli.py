@@ -1,16 +1,9 @@
 """The command line's contract: exit codes and what --once prints."""
-import socket
-
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from conftest import free_port
 from polo.cli import main
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_once_exits_1_and_still_prints_when_aws_is_unreachable(tmp_path, capsysbinary, aws_env):
@@ -20,7 +13,7 @@ def test_once_exits_1_and_still_prints_when_aws_is_unreachable(tmp_path, capsysb
         "collectors": ["vpcs"],
         "costs": {"enabled": False},
         "state_dir": str(tmp_path / "state"),
-        "aws": {"endpoint_url": f"http://127.0.0.1:{closed_port()}", "max_attempts": 1,
+        "aws": {"endpoint_url": f"http://127.0.0.1:{free_port()}", "max_attempts": 1,
                 "connect_timeout": "1s", "read_timeout": "1s"},
     }))
     assert main(["--once", "--config", str(config)]) == 1

@@ -33,17 +33,8 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
-                        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    from moto import mock_aws
-
-    with mock_aws():
-        yield Clients()
+def aws(moto):  # conftest's in-process moto, in REGION
+    return Clients()
 
 
 class Clients:

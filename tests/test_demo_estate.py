@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from conftest import use_fake_aws
 from polo.aws import AwsAccess
 from polo.collectors import COLLECTORS, CollectContext
 from polo.config import Account, AwsSettings
@@ -26,12 +27,7 @@ NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 def swept():
     """(summary, resources by account) for one estate; module-scoped to build it once."""
     patch = pytest.MonkeyPatch()
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGIONS[0],
-                        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}.items():
-        patch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
-        patch.delenv(name, raising=False)
+    use_fake_aws(patch, REGIONS[0])
     from moto import mock_aws
 
     try:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import require_binary
+from conftest import require_binary, use_fake_aws
 from polo.config import load_config
 
 pytestmark = pytest.mark.e2e
@@ -51,11 +51,7 @@ def e2e(tmp_path_factory):
         config = load_config(config_path)
 
         with pytest.MonkeyPatch.context() as patch:
-            for name, value in FAKE_CREDENTIALS.items():
-                patch.setenv(name, value)
-            patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-            for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
-                patch.delenv(name, raising=False)
+            use_fake_aws(patch)
             undo = populate(config, dt.datetime.now(dt.timezone.utc), config.aws.endpoint_url)
 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
