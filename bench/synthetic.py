@@ -14,10 +14,11 @@ import random
 import tempfile
 import time
 
+from polo.collectors import GIB
 from polo.config import Config, parse_config
 from polo.model import Resource, TaskKey, TaskResult, tag_dict
 
-GIB = 1024 ** 3
+
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2")
 TEAMS = ("payments", "search", "platform", "data", "web", "ml", "identity")
 SERVICES = ("api", "worker", "batch", "web", "etl", "cache", "auth", "ingest")
