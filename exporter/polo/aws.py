@@ -67,11 +67,6 @@ class ApiStats:
         with self._lock:
             return dict(self.calls), dict(self.errors)
 
-    def operations(self) -> set[tuple[str, str]]:
-        """Every (service, operation) called so far: the IAM policy test reads this."""
-        with self._lock:
-            return {(service, op) for _, service, op in self.calls}
-
 
 class AwsAccess:
     """Per-account assumed-role sessions with cached, auto-refreshing credentials."""
@@ -143,13 +138,6 @@ class AwsAccess:
                 session = boto3.Session(botocore_session=core)
                 self._sessions[account.id] = session
             return session
-
-    def forget(self, account: Account) -> None:
-        """Drop cached credentials, e.g. after the simulated AWS was reset."""
-        with self._account_lock(account.id):
-            self._sessions.pop(account.id, None)
-            for key in [k for k in self._clients if k[0] == account.id]:
-                del self._clients[key]
 
     def client(self, account: Account, service: str, region: str):
         session = self.session(account)
