@@ -139,6 +139,13 @@ class AwsAccess:
                 self._sessions[account.id] = session
             return session
 
+    def forget(self, account: Account) -> None:
+        """Drop the account's session and clients: after its role failed, assume it afresh."""
+        with self._account_lock(account.id):
+            self._sessions.pop(account.id, None)
+            for key in [key for key in self._clients if key[0] == account.id]:
+                del self._clients[key]
+
     def client(self, account: Account, service: str, region: str):
         session = self.session(account)
         key = (account.id, service, region)

@@ -15,6 +15,7 @@ from polo.config import Config
 from polo.exposition import Family, Payload, render
 from polo.metrics import inventory_families, self_families
 from polo.model import Inventory, Snapshot
+from polo.roster import Roster
 from polo.sweep import Sweeper
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,8 @@ class MetricSource(Protocol):
 
     A source with background work of its own (Cost Explorer refreshes) may also define
     `start(publish)`, called once when the exporter starts, calling `publish()` whenever it
-    has new data, and `run_once()`, which does that work synchronously for --once.
+    has new data, and `run_once()`, which does that work synchronously for --once, and
+    `reconfigure(config)`, called when the accounts or the config change.
     """
 
     def families(self, snapshot: Snapshot | None) -> Iterable[Family]: ...
@@ -36,15 +38,20 @@ class Exporter:
         self.config = config
         self.access = access
         self.sources = list(sources)
+        self.roster = Roster(config, access)
         self.sweeper = Sweeper(config, access)
         self.inventory = Inventory(config.sweep.prune_window)
-        self.snapshot: Snapshot | None = None
-        self.payload: Payload = render(self._families())
+        self.snapshot: Snapshot | None = None  # the latest sweep, published or not
+        # What /metrics serves and the sweep it was rendered from, swapped together so
+        # /healthz describes exactly what a scrape gets.
+        self._published: tuple[Snapshot | None, Payload] = (None, render(self._families(None)))
+        self._render_error = ""
         self._publish_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def sweep_once(self) -> Snapshot:
+        self.settle_accounts(time.time())
         outcome = self.sweeper.run()
         self.snapshot = self.inventory.apply(outcome.results, time.time(), outcome.duration,
                                              outcome.accounts_up)
@@ -55,13 +62,40 @@ class Exporter:
         self.publish()
         return self.snapshot
 
-    def publish(self) -> None:
-        """Re-render every family and swap the payload in; called after sweeps and refreshes."""
-        with self._publish_lock:
-            self.payload = render(self._families())
+    def settle_accounts(self, now: float) -> None:
+        """Refresh discovery if due; forget accounts no longer ours (tombstoning the resources
+        of those that left) and hand a changed account list to the sweeper and the sources."""
+        config, departed = self.roster.update(now)
+        self.inventory.retain({a.id for a in config.own_accounts}, now, departed)
+        if config != self.config:
+            self._use(config)
 
-    def _families(self) -> Iterable[Family]:
-        snapshot = self.snapshot
+    def _use(self, config: Config) -> None:
+        self.config = config
+        self.sweeper = Sweeper(config, self.access)
+        self.inventory.prune_window = config.sweep.prune_window
+        for source in self.sources:
+            if hasattr(source, "reconfigure"):
+                source.reconfigure(config)
+
+    @property
+    def payload(self) -> Payload:
+        return self._published[1]
+
+    def publish(self) -> None:
+        """Re-render every family from the latest snapshot and swap the payload in; called after
+        sweeps and refreshes. A render that raises keeps the last payload and fails health."""
+        with self._publish_lock:
+            snapshot = self.snapshot
+            try:
+                payload = render(self._families(snapshot))
+            except Exception as exc:
+                self._render_error = type(exc).__name__  # not the message: it may hold AWS data
+                log.exception("rendering the metrics failed; serving the previous payload")
+                return
+            self._published, self._render_error = (snapshot, payload), ""
+
+    def _families(self, snapshot: Snapshot | None) -> Iterable[Family]:
         if snapshot is not None:
             yield from inventory_families(snapshot, self.config)
         for source in self.sources:
@@ -69,6 +103,7 @@ class Exporter:
                 yield from source.families(snapshot)
             except Exception:  # a broken source must not blank the inventory
                 log.exception("metric source %s failed", type(source).__name__)
+        yield from self.roster.families(self.config)
         yield from self_families(snapshot, self.config, self.access.stats)
 
     def failed_tasks(self) -> int:
@@ -76,16 +111,21 @@ class Exporter:
 
     def health(self, now: float | None = None) -> tuple[bool, str]:
         now = time.time() if now is None else now
-        snapshot = self.snapshot
+        if self._render_error:
+            return False, f"the last render failed ({self._render_error}); /metrics is stale"
+        snapshot = self._published[0]
         if snapshot is None:
             return False, "no sweep has completed yet"
         if snapshot.last_success is None:
             return False, "no sweep has succeeded yet"
+        if not snapshot.sweep_ok:
+            return False, "every collector failed in the last sweep"
         age = now - snapshot.last_success
         limit = 3 * self.config.sweep.interval
         if age > limit:
             return False, f"last successful sweep was {age:.0f}s ago (limit {limit:.0f}s)"
-        return True, f"ok: last successful sweep {age:.0f}s ago, {self.failed_tasks()} failed collector tasks"
+        failed = sum(1 for status in snapshot.tasks.values() if not status.ok)
+        return True, f"ok: last successful sweep {age:.0f}s ago, {failed} failed collector tasks"
 
     def run_sources_once(self) -> None:
         for source in self.sources:

@@ -33,7 +33,7 @@ class Sweeper:
         self.config = config
         self.access = access
         self.collectors = {name: collectors[name] for name in config.collectors}
-        self._accounts = {a.id: a for a in config.accounts}
+        self._accounts = {a.id: a for a in config.own_accounts}
         self._assume_failures: dict[str, str] = {}
         # Reentrant: a future that is already done runs its callback inside add_done_callback.
         self._lock = threading.RLock()
@@ -50,7 +50,7 @@ class Sweeper:
     def run(self) -> SweepOutcome:
         started = time.monotonic()
         self._assume_failures = {}
-        queues = {a.id: deque(self.tasks_for(a)) for a in self.config.accounts}
+        queues = {a.id: deque(self.tasks_for(a)) for a in self._accounts.values()}
         total = sum(len(q) for q in queues.values())
         results: list[TaskResult] = []
         all_done = threading.Event()
@@ -77,7 +77,7 @@ class Sweeper:
                         launch(account_id)
             all_done.wait()
 
-        accounts_up = {a.id: a.id not in self._assume_failures for a in self.config.accounts}
+        accounts_up = {a.id: a.id not in self._assume_failures for a in self._accounts.values()}
         return SweepOutcome(results, accounts_up, time.monotonic() - started)
 
     def _client_factory(self, account: Account):
@@ -90,18 +90,22 @@ class Sweeper:
             failure = self._assume_failures.get(account.id)
             if failure:
                 raise AssumeRoleError(account, failure)
-            try:
-                self.access.session(account)
-            except AssumeRoleError as exc:
-                self._assume_failures[account.id] = exc.code
-                raise
+            self.access.session(account)
             ctx = CollectContext(account_id=account.id, region=task.region,
                                  home_region=self.config.regions[0],
                                  client=self._client_factory(account))
             resources = tuple(self.collectors[task.collector].collect(ctx))
             return TaskResult(task, resources, time.monotonic() - started)
+        except AssumeRoleError as exc:  # first assume, or a refresh inside a collector's call
+            if account.id not in self._assume_failures:
+                self._assume_failures[account.id] = exc.code
+                self.access.forget(account)  # the next sweep assumes the role afresh
+            return self._failed(task, account, exc, started)
         except Exception as exc:  # one failing task must never take the sweep down
-            code = error_code(exc)
-            log.warning("collector %s failed in account %s (%s) region %s: %s",
-                        task.collector, account.id, account.name, task.region, code)
-            return TaskResult(task, None, time.monotonic() - started, error=code)
+            return self._failed(task, account, exc, started)
+
+    def _failed(self, task: TaskKey, account: Account, exc: Exception, started: float) -> TaskResult:
+        code = error_code(exc)
+        log.warning("collector %s failed in account %s (%s) region %s: %s",
+                    task.collector, account.id, account.name, task.region, code)
+        return TaskResult(task, None, time.monotonic() - started, error=code)
