@@ -69,3 +69,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def demo_prometheus(tmp_path_factory):
+    """A real Prometheus running the repository's prometheus.yml against `polo-exporter --demo`,
+    with the demo's cost history since the golden date loaded as blocks: what a newcomer's
+    Grafana would query. Returned once the `polo` job has been scraped twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stack import load_cost_history, prometheus_config, start_exporter, start_prometheus
+
+    workdir = tmp_path_factory.mktemp("demo-stack")
+    data_dir = workdir / "prometheus-data"
+    with ThreadPoolExecutor(1) as pool:  # the backfill and the first sweep take about as long
+        history = pool.submit(load_cost_history, workdir, data_dir)
+        exporter = start_exporter(workdir)
+        history.result()
+    prometheus = None
+    try:
+        config = prometheus_config(workdir, {"exporter:19881": f"127.0.0.1:{exporter.port}"})
+        prometheus = start_prometheus(workdir, config, data_dir)
+        prometheus.wait_for('count_over_time(up{job="polo"}[10m]) >= 2 and up{job="polo"} == 1', timeout=240)
+        yield prometheus
+    finally:
+        if prometheus is not None:
+            prometheus.stop()
+        exporter.stop()
