@@ -89,3 +89,13 @@ def test_promtool_check_metrics_is_clean():
                             capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == "" and result.stderr.decode().strip() == ""
+
+
+def test_lone_surrogates_in_aws_text_spoil_only_their_own_characters():
+    """Lambda accepts tag values with lone UTF-16 surrogates; they cannot be encoded as UTF-8."""
+    bad = Resource("111111111111", "us-east-1", "lambda_function", "fn-bad", name="a\ud800b",
+                   tags={"team": "\udfff"})
+    payload = render_all(snapshot_with(hostile_resources() + [bad]))
+    by_id = {s.labels["resource_id"]: s.labels for s in parse(payload)["polo_resource_info"].samples}
+    assert by_id["fn-bad"]["name"] == "a?b" and by_id["fn-bad"]["tag_team"] == "?"
+    assert len(by_id) == len(HOSTILE) + 2  # every other resource is still there

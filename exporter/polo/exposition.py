@@ -102,6 +102,12 @@ class Payload:
         return b"".join(self.iter_plain())
 
 
+def encode(lines: list[str]) -> bytes:
+    """UTF-8; a character that has none (a lone surrogate, which Lambda accepts in tags)
+    becomes '?', so bad text in AWS data spoils only itself, never the payload."""
+    return "".join(lines).encode("utf-8", "replace")
+
+
 def render(families: Iterable[Family], chunk_lines: int = 4096) -> Payload:
     """The gzip body in one pass, a few thousand lines at a time to bound memory. Families
     without samples are left out (a streamed one is known empty only once it streamed)."""
@@ -118,11 +124,11 @@ def render(families: Iterable[Family], chunk_lines: int = 4096) -> Payload:
             buffer.append(line)
             series += 1
             if len(buffer) >= chunk_lines:
-                chunk = "".join(buffer).encode()
+                chunk = encode(buffer)
                 plain_size += len(chunk)
                 gzipped += compressor.compress(chunk)
                 buffer.clear()
-        chunk = "".join(buffer).encode()
+        chunk = encode(buffer)
         plain_size += len(chunk)
         gzipped += compressor.compress(chunk)
     gzipped += compressor.flush()
