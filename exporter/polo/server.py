@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import logging
+import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from polo import __version__
@@ -38,22 +39,50 @@ def landing_page(exporter) -> bytes:
 <table><tr><th>id</th><th>name</th><th>environment</th></tr>{rows}</table>
 </body></html>
 """
-    return body.encode()
+    return body.encode("utf-8", "replace")
 
 
-def make_handler(exporter):
+def accepts_gzip(accept_encoding: str) -> bool:
+    """RFC 9110 content coding negotiation for gzip alone: `gzip;q=0` refuses it, `*` accepts
+    it unless gzip is named with q=0; malformed q-values count as refusals."""
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        coding, *params = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if coding:
+            weights[coding.lower()] = weight
+    weight = weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0)))
+    return weight > 0
+
+
+def make_handler(exporter, timeout: float):
     class Handler(BaseHTTPRequestHandler):
         server_version = f"polo-exporter/{__version__}"
 
-        def do_GET(self):
+        def setup(self):
+            self.timeout = timeout  # an idle or half-sent request must not hold a thread forever
+            super().setup()
+
+        def do_HEAD(self):  # load balancer health checks
+            self.do_GET(head=True)
+
+        def do_GET(self, head: bool = False):
+            self._head = head
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 payload = exporter.payload  # one atomic read of the current snapshot
-                if "gzip" in self.headers.get("Accept-Encoding", ""):
-                    self._send(200, payload.gzipped, {"Content-Type": CONTENT_TYPE, "Content-Encoding": "gzip"})
+                headers = {"Content-Type": CONTENT_TYPE, "Vary": "Accept-Encoding"}
+                if accepts_gzip(self.headers.get("Accept-Encoding", "")):
+                    self._send(200, payload.gzipped, headers | {"Content-Encoding": "gzip"})
                 else:  # only the gzip body is kept: inflate it piece by piece onto the socket
-                    self._send_pieces(200, payload.iter_plain(), payload.plain_size,
-                                      {"Content-Type": CONTENT_TYPE})
+                    self._send_pieces(200, payload.iter_plain(), payload.plain_size, headers)
             elif path == "/healthz":
                 healthy, reason = exporter.health()
                 self._send(200 if healthy else 503, (reason + "\n").encode(),
@@ -72,6 +101,8 @@ def make_handler(exporter):
                 self.send_header(name, value)
             self.send_header("Content-Length", str(length))
             self.end_headers()
+            if self._head:
+                return
             for piece in pieces:
                 self.wfile.write(piece)
 
@@ -81,8 +112,17 @@ def make_handler(exporter):
     return Handler
 
 
-def serve(exporter, host: str, port: int) -> ThreadingHTTPServer:
-    """Bind now (so a taken port fails fast); the caller runs serve_forever."""
-    server = ThreadingHTTPServer((host, port), make_handler(exporter))
-    server.daemon_threads = True
-    return server
+class Server(ThreadingHTTPServer):
+    """A listen backlog of 128, not the standard library's 5: with 5, a burst of concurrent
+    scrapes left most connections in SYN retries for up to a minute (tests/test_drills.py)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
+def serve(exporter, host: str, port: int, timeout: float = 30.0) -> Server:
+    """Bind now (so a taken port fails fast); the caller runs serve_forever. An IPv6 host
+    ('::', '::1') binds an IPv6 socket; a host name binds its first address."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    server_class = type("Server", (Server,), {"address_family": family})
+    return server_class((host, port), make_handler(exporter, timeout))
