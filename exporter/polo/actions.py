@@ -277,6 +277,10 @@ class ActionSource:
         self.path = Path(config.state_dir) / first_seen.FILE_NAME
         self._memory: dict[Key, float] | None = None
 
+    def reconfigure(self, config: Config) -> None:
+        self.settings = config.actions
+        self.names = AccountNames(config)
+
     def findings(self, snapshot: Snapshot) -> list[Finding]:
         if self._memory is None:
             self._memory = first_seen.load(self.path)

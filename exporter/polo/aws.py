@@ -63,6 +63,13 @@ class ApiStats:
             return None  # never decide about retries: botocore's retry handler does
         return on_attempt
 
+    def drop(self, account_id: str) -> None:
+        """Forget an account no longer swept here (it left, or moved shard): no ghost series."""
+        with self._lock:
+            for counter in (self.calls, self.errors):
+                for key in [key for key in counter if key[0] == account_id]:
+                    del counter[key]
+
     def snapshot(self) -> tuple[dict, dict]:
         with self._lock:
             return dict(self.calls), dict(self.errors)

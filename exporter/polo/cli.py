@@ -64,7 +64,8 @@ def load(args) -> Config:
 def make_exporter(config: Config) -> Exporter:
     access = AwsAccess(config.aws, home_region=config.regions[0],
                        max_pool_connections=max(10, config.sweep.workers))
-    sources = [CostSource(config, access)] if config.costs.enabled else []
+    # Sharded: one Cost Explorer reader (shard 0), since the payer's view covers every account.
+    sources = [CostSource(config, access)] if config.costs.enabled and config.shard.index == 0 else []
     prices = PriceTable.load()
     sources += [ResourceCostSource(config, prices), ActionSource(config, prices)]
     return Exporter(config, access, sources)

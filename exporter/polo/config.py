@@ -67,6 +67,29 @@ class CostSettings:
 
 
 @dataclass(frozen=True)
+class OrganizationsSettings:
+    """Account discovery through a read-only role in the management account."""
+
+    role_arn: str
+    external_id: str | None = None
+    refresh_interval: float = 3600.0
+    environment_tag: str | None = None
+    environment_ous: tuple[tuple[str, str], ...] = ()  # (OU name, environment), first match wins
+    default_environment: str = "dev"
+
+
+@dataclass(frozen=True)
+class ShardSettings:
+    index: int = 0
+    total: int = 1
+
+    def owns(self, account_id: str) -> bool:
+        from polo.sharding import shard_of
+
+        return self.total == 1 or shard_of(account_id, self.total) == self.index
+
+
+@dataclass(frozen=True)
 class BudgetSettings:
     golden_date: dt.date = dt.date(2025, 6, 21)
     monthly_target_usd: float = 79167.0
@@ -97,9 +120,18 @@ class Config:
     actions: ActionSettings = field(default_factory=ActionSettings)
     listen_address: str = DEFAULT_LISTEN_ADDRESS
     state_dir: str = "./polo-state"
+    organizations: OrganizationsSettings | None = None
+    shard: ShardSettings = field(default_factory=ShardSettings)
+    # Accounts that left within the prune window: only their tombstones still name them.
+    former_accounts: tuple[Account, ...] = ()
 
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
+
+    @property
+    def own_accounts(self) -> tuple[Account, ...]:
+        """The accounts this replica sweeps and serves (all of them unless sharded)."""
+        return tuple(a for a in self.accounts if self.shard.owns(a.id))
 
 
 def tag_label_name(tag_key: str) -> str:
@@ -215,9 +247,12 @@ def _account_id(reader: _Reader, name: str) -> str | None:
     return value
 
 
-def _accounts(file: str, raw: Any, aws: AwsSettings) -> tuple[Account, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(file, "accounts", "must be a non-empty list of accounts")
+def _accounts(file: str, raw: Any, aws: AwsSettings, discovery: bool) -> tuple[Account, ...]:
+    if discovery and raw is None:
+        return ()
+    if not isinstance(raw, list) or not (raw or discovery):
+        raise ConfigError(file, "accounts", "must be a non-empty list of accounts"
+                          + ("" if discovery else " (or configure organizations discovery)"))
     accounts, seen = [], {}
     for index, item in enumerate(raw):
         reader = _Reader(file, item, f"accounts[{index}]")
@@ -247,7 +282,7 @@ def _accounts(file: str, raw: Any, aws: AwsSettings) -> tuple[Account, ...]:
 def parse_config(data: Any, file: str) -> Config:
     top = _Reader(file, data)
     top.reject_unknown({"accounts", "regions", "collectors", "tags", "aws", "sweep", "web",
-                        "costs", "budget", "actions", "state_dir"})
+                        "costs", "budget", "actions", "state_dir", "organizations", "shard"})
 
     aws_r = top.section("aws")
     aws_r.reject_unknown({"role_name", "external_id", "endpoint_url", "max_attempts",
@@ -265,7 +300,9 @@ def parse_config(data: Any, file: str) -> Config:
         session_name=aws_r.text("session_name", "polo-exporter"),
     )
 
-    accounts = _accounts(file, top.data.get("accounts"), aws)
+    organizations = _organizations(top.section("organizations"), aws) if "organizations" in top.data else None
+    accounts = _accounts(file, top.data.get("accounts"), aws, organizations is not None)
+    shard = _shard(top.section("shard"))
 
     regions = top.str_list("regions", ("us-east-1",))
     if not regions:
@@ -316,12 +353,16 @@ def parse_config(data: Any, file: str) -> Config:
     cost_account = _account_id(costs_r, "account")
     if cost_account is not None and cost_account not in {a.id for a in accounts}:
         costs_r.fail("account", f"{cost_account} is not one of the configured accounts")
+    costs_enabled = costs_r.flag("enabled", True)
+    if costs_enabled and not accounts:
+        costs_r.fail("enabled", "Cost Explorer needs its payer account in the static accounts list "
+                                "(or costs.enabled: false)")
     restatement = costs_r.duration("restatement_window", 3 * 86400.0)
     if restatement % 86400:
         costs_r.fail("restatement_window", "must be a whole number of days, e.g. 3d")
     costs = CostSettings(
-        enabled=costs_r.flag("enabled", True),
-        account=cost_account or accounts[0].id,
+        enabled=costs_enabled,
+        account=cost_account or (accounts[0].id if accounts else None),
         metric=cost_metric,
         restatement_window_days=int(restatement // 86400),
         refresh_interval=costs_r.duration("refresh_interval", 6 * 3600.0),
@@ -359,7 +400,41 @@ def parse_config(data: Any, file: str) -> Config:
         tag_labels=tag_labels, aws=aws, sweep=sweep, costs=costs, budget=budget,
         actions=actions, listen_address=listen,
         state_dir=top.text("state_dir", "./polo-state"),
+        organizations=organizations, shard=shard,
     )
+
+
+def _organizations(reader: _Reader, aws: AwsSettings) -> OrganizationsSettings:
+    reader.reject_unknown({"role_arn", "external_id", "refresh_interval", "environment"})
+    role_arn = reader.text("role_arn", required=True)
+    if not re.match(r"^arn:aws[\w-]*:iam::\d{12}:role/.+$", role_arn):
+        reader.fail("role_arn", f"{role_arn!r} is not an IAM role ARN")
+    env_r = reader.section("environment")
+    env_r.reject_unknown({"tag", "ous", "default"})
+    ous_r = env_r.section("ous")
+    for name, environment in ous_r.data.items():
+        if environment not in ENVIRONMENTS:
+            ous_r.fail(str(name), f"must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+    default = env_r.text("default", "dev")
+    if default not in ENVIRONMENTS:
+        env_r.fail("default", f"must be one of {', '.join(ENVIRONMENTS)}, got {default!r}")
+    return OrganizationsSettings(
+        role_arn=role_arn,
+        external_id=reader.text("external_id") or aws.external_id,
+        refresh_interval=reader.duration("refresh_interval", 3600.0),
+        environment_tag=env_r.text("tag"),
+        environment_ous=tuple((str(name), env) for name, env in ous_r.data.items()),
+        default_environment=default,
+    )
+
+
+def _shard(reader: _Reader) -> ShardSettings:
+    reader.reject_unknown({"index", "total"})
+    total = reader.integer("total", 1)
+    index = reader.integer("index", 0, minimum=0)
+    if index >= total:
+        reader.fail("index", f"must be below shard.total ({total}), got {index}")
+    return ShardSettings(index=index, total=total)
 
 
 def split_listen_address(address: str) -> tuple[str, int]:

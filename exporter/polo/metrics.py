@@ -22,7 +22,7 @@ class AccountNames:
     """account_id -> (name, environment); accounts missing from config read 'unknown'."""
 
     def __init__(self, config: Config):
-        self._names = {a.id: (a.name, a.environment) for a in config.accounts}
+        self._names = {a.id: (a.name, a.environment) for a in config.former_accounts + config.accounts}
         self._prefixes: dict[str, str] = {}
 
     def __call__(self, account_id: str) -> tuple[str, str]:
@@ -52,7 +52,7 @@ def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
                           "Configured AWS accounts; join on account_id for names and environments.")
     account_up = Family("polo_account_up", "gauge",
                         "1 if Polo could assume the account's role in the last sweep, else 0.")
-    for account in config.accounts:
+    for account in config.own_accounts:
         labels = label_string(("account_id", "account", "environment"),
                               (account.id, account.name, account.environment))
         account_info.add(labels, 1)

@@ -9,7 +9,7 @@ import datetime as dt
 import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -154,6 +154,21 @@ class Inventory:
         self._tombstones: dict[tuple, Tombstone] = {}
         self._status: dict[TaskKey, TaskStatus] = {}
         self._last_success: float | None = None
+        self._departed: set[str] = set()  # accounts whose tombstones outlive them
+
+    def retain(self, accounts: Collection[str], now: float, departed: Collection[str] = ()) -> None:
+        """Forget every account but `accounts`. Resources of `departed` accounts (gone from the
+        organisation or the config) become tombstones, exactly like deleted resources; other
+        accounts (moved to another shard) vanish at once, since another replica exports them."""
+        for task in [t for t in self._status.keys() | self._live.keys() if t.account_id not in accounts]:
+            for resource in self._live.pop(task, {}).values():
+                if task.account_id in departed:
+                    self._tombstones.setdefault(resource.key, Tombstone(resource, now))
+            self._status.pop(task, None)
+        self._departed = (self._departed | set(departed)) - set(accounts)
+        self._tombstones = {k: t for k, t in self._tombstones.items()
+                            if k[0] in accounts or k[0] in self._departed}
+        self._departed &= {key[0] for key in self._tombstones}
 
     def apply(self, results: Iterable[TaskResult], now: float, sweep_duration: float = 0.0,
               accounts_up: Mapping[str, bool] | None = None) -> Snapshot:

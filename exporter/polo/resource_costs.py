@@ -25,6 +25,9 @@ class ResourceCostSource:
         self.names = AccountNames(config)
         self._logged: set[tuple[str, str, str]] = set()
 
+    def reconfigure(self, config: Config) -> None:
+        self.names = AccountNames(config)
+
     def families(self, snapshot: Snapshot | None) -> list[Family]:
         cost = Family("polo_resource_monthly_cost_usd", "gauge",
                       "Estimated USD a month for the resource at on-demand list prices "

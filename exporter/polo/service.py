@@ -66,7 +66,12 @@ class Exporter:
         """Refresh discovery if due; forget accounts no longer ours (tombstoning the resources
         of those that left) and hand a changed account list to the sweeper and the sources."""
         config, departed = self.roster.update(now)
-        self.inventory.retain({a.id for a in config.own_accounts}, now, departed)
+        own = {a.id: a for a in config.own_accounts}
+        self.inventory.retain(own.keys(), now, departed)
+        for account in self.config.own_accounts:
+            if account.id not in own:
+                self.access.forget(account)
+                self.access.stats.drop(account.id)
         if config != self.config:
             self._use(config)
 

@@ -47,6 +47,20 @@ class CostSource:
         self._refresh_lock = threading.Lock()
         self._view = self._summarise(now().date()) if self.store.days else None
 
+    def reconfigure(self, config: Config) -> None:
+        """New accounts or settings; the state file and the figures stay. A new payer, cost
+        metric or state_dir needs the state file of that combination: it is loaded then."""
+        with self._refresh_lock:
+            old, self.config = self.config, config
+            self.names = AccountNames(config)
+            if (old.costs.account, old.costs.metric, old.state_dir) != (
+                    config.costs.account, config.costs.metric, config.state_dir):
+                payer = config.account(config.costs.account)
+                self.explorer = CostExplorer(self.explorer.access, payer, config.costs.metric, self.counter)
+                self.store = CostStore(config.state_dir, payer.id, config.costs.metric)
+                self.store.load()
+            self._view = self._summarise(self._now().date()) if self.store.days else None
+
     def refresh(self, first: dt.date | None = None) -> bool:
         """Fetch every unsettled day from `first` (default: the earliest day a metric needs)
         to today, then the forecast. Returns False, keeping the old figures, on any error."""
