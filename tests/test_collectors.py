@@ -18,7 +18,7 @@ from collections import Counter
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from polo.collectors import COLLECTORS, GIB, CollectContext
 from polo.collectors import (
@@ -459,6 +459,21 @@ def test_s3_other_errors_fail_the_collector(aws):
     aws("s3").meta.events.register("before-call.s3.GetBucketTagging", denied)
     with pytest.raises(ClientError):
         collect(s3_buckets, aws, region="global")
+
+
+def test_nat_gateways_survive_a_cloudwatch_transport_error(aws, caplog):
+    ec2 = aws("ec2")
+    _, subnet_ids = network(ec2)
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    gateway = ec2.create_nat_gateway(SubnetId=subnet_ids[0], AllocationId=allocation)["NatGateway"]["NatGatewayId"]
+
+    def timed_out(request, **_):
+        raise ReadTimeoutError(endpoint_url=request.url)
+    aws("cloudwatch").meta.events.register("before-send.cloudwatch.GetMetricData", timed_out)
+
+    (found,) = collect(nat_gateways, aws)
+    assert found.resource_id == gateway and found.details["bytes_out_7d"] is None
+    assert "ReadTimeout" in caplog.text
 
 
 def lambda_zip() -> bytes:

@@ -13,25 +13,19 @@ import boto3
 import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.credentials import RefreshableCredentials
-from botocore.exceptions import ClientError
 
 from polo.config import Account, AwsSettings
+from polo.errors import CodedError, error_code
+
+__all__ = ["AssumeRoleError", "ApiStats", "AwsAccess", "error_code"]
 
 
-class AssumeRoleError(Exception):
+class AssumeRoleError(CodedError):
+    """The account's role could not be assumed. The message names the account, never the role
+    ARN or external id (logs at INFO must not carry them)."""
+
     def __init__(self, account: Account, code: str):
-        self.code = code
-        super().__init__(f"cannot assume {account.role_arn}: {code}")
-
-
-def error_code(exc: BaseException) -> str:
-    """A short, label-safe reason: the AWS error code, or the kind of transport failure."""
-    if isinstance(exc, AssumeRoleError):
-        return exc.code
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code") or "ClientError"
-    name = type(exc).__name__
-    return name.removesuffix("Error") if name.endswith("TimeoutError") else name
+        super().__init__(code, f"cannot assume the role of account {account.id}: {code}")
 
 
 class ApiStats:

@@ -9,16 +9,17 @@ Yields, e.g.:
 Gateways in state 'deleted' are skipped. `bytes_out_7d` is the sum of AWS/NATGateway
 BytesOutToDestination over the last 7 days (daily Sum); 0.0 when CloudWatch has no datapoints
 (a new gateway counts as idle too), None for every gateway of the region when the CloudWatch
-call fails: the gateways are still reported, the failure is logged as a warning.
+call fails (an AWS error or a timeout): the gateways are still reported, the failure is logged as a warning.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from polo.collectors import CollectContext, paginate
+from polo.errors import error_code
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "nat_gateways"
@@ -54,9 +55,9 @@ def bytes_out(cloudwatch, gateway_ids: list[str],
                 gateway_id = ids.get(result.get("Id"))
                 if gateway_id is not None:
                     totals[gateway_id] += float(sum(result.get("Values") or ()))
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:  # AWS refusals and transport failures alike
         log.warning("CloudWatch GetMetricData for %d NAT gateways failed: %s",
-                    len(gateway_ids), exc.response.get("Error", {}).get("Code") or exc)
+                    len(gateway_ids), error_code(exc))
         return {g: None for g in gateway_ids}
     return totals
 

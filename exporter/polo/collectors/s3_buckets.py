@@ -16,16 +16,13 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from polo.collectors import CollectContext, paginate
+from polo.errors import error_code
 from polo.model import EMPTY, Resource, tag_dict, timestamp
 
 NAME = "s3_buckets"
 SCOPE = "global"
 BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 LEGACY_LOCATIONS = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}
-
-
-def error_code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
 
 
 def bucket_region(s3, bucket: str) -> str:
