@@ -1,8 +1,9 @@
 """End to end: the real CLI, in a subprocess, against moto's server mode over HTTP.
 
-One run of `polo-exporter --once` over the 16 example accounts feeds several checks: every
-account and resource type, lint-clean exposition, a documented catalogue, and the README's IAM
-policy matching exactly the operations Polo performed.
+One run of `polo-exporter --once` over the 16 example accounts, plus one more found by AWS
+Organizations discovery, feeds several checks: every account and resource type, lint-clean
+exposition, a documented catalogue, and the README's IAM policies matching exactly the
+operations Polo performed.
 """
 import datetime as dt
 import json
@@ -46,6 +47,10 @@ def e2e(tmp_path_factory):
         config_data = yaml.safe_load((REPO / "polo.example.yml").read_text())
         config_data["aws"]["endpoint_url"] = f"http://{host}:{port}"
         config_data["state_dir"] = str(tmp / "state")
+        management = config_data["accounts"][0]["id"]
+        config_data["organizations"] = {
+            "role_arn": f"arn:aws:iam::{management}:role/PoloOrganizations",
+            "environment": {"tag": "environment", "ous": {"Production": "prod"}}}
         config_path = tmp / "polo.yml"
         config_path.write_text(yaml.safe_dump(config_data))
         config = load_config(config_path)
@@ -53,16 +58,36 @@ def e2e(tmp_path_factory):
         with pytest.MonkeyPatch.context() as patch:
             use_fake_aws(patch)
             undo = populate(config, dt.datetime.now(dt.timezone.utc), config.aws.endpoint_url)
+            discovered = organisation(config.aws.endpoint_url, management)
 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
         env.update(FAKE_CREDENTIALS)
         result = subprocess.run([sys.executable, "-m", "polo", "--once", "--config", str(config_path)],
                                 capture_output=True, env=env, timeout=600)
-        yield config, result
+        yield config, discovered, result
     finally:
         if undo:
             undo()
         server.stop()
+
+
+def organisation(endpoint_url, management):
+    """An organisation whose management account is a static one, plus one member in a nested
+    OU with no environment tag: discovery then needs every call the README lists."""
+    import boto3
+
+    creds = boto3.client("sts", endpoint_url=endpoint_url).assume_role(
+        RoleArn=f"arn:aws:iam::{management}:role/setup", RoleSessionName="e2e")["Credentials"]
+    org = boto3.client("organizations", endpoint_url=endpoint_url, aws_access_key_id=creds["AccessKeyId"],
+                       aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    production = org.create_organizational_unit(ParentId=root, Name="Production")["OrganizationalUnit"]["Id"]
+    team = org.create_organizational_unit(ParentId=production, Name="payments")["OrganizationalUnit"]["Id"]
+    member = org.create_account(Email="payments@example.com", AccountName="payments-prod")
+    member_id = member["CreateAccountStatus"]["AccountId"]
+    org.move_account(AccountId=member_id, SourceParentId=root, DestinationParentId=team)
+    return member_id
 
 
 def families(result):
@@ -70,35 +95,37 @@ def families(result):
 
 
 def test_cli_run_succeeds_without_tracebacks(e2e):
-    _, result = e2e
+    _, _, result = e2e
     stderr = result.stderr.decode()
     assert result.returncode == 0, stderr[-3000:]
     assert "Traceback" not in stderr
 
 
 def test_every_account_and_resource_type_is_exported(e2e):
-    config, result = e2e
+    config, discovered, result = e2e
     parsed = families(result)
     accounts = {s.labels["account_id"] for s in parsed["polo_account_info"].samples}
-    assert accounts == {a.id for a in config.accounts} and len(accounts) == 16
+    assert accounts == {a.id for a in config.accounts} | {discovered} and len(accounts) == 17
+    assert {(s.labels["account"], s.labels["environment"]) for s in parsed["polo_account_info"].samples
+            if s.labels["account_id"] == discovered} == {("payments-prod", "prod")}  # from the OU
     assert all(s.value == 1 for s in parsed["polo_account_up"].samples)
     info = parsed["polo_resource_info"].samples
     assert {s.labels["resource_type"] for s in info} == RESOURCE_TYPES
     assert {s.labels["account_id"] for s in info} == accounts
     assert {s.labels["region"] for s in info if s.labels["resource_type"] == "vpc"} == set(config.regions)
     assert all(s.value == 1 for s in parsed["polo_collector_up"].samples)
-    assert len(parsed["polo_collector_up"].samples) == 16 * (11 * len(config.regions) + 1)
+    assert len(parsed["polo_collector_up"].samples) == 17 * (11 * len(config.regions) + 1)
 
 
 def test_exposition_is_lint_clean(e2e):
-    _, result = e2e
+    _, _, result = e2e
     check = subprocess.run([require_binary("promtool"), "check", "metrics"], input=result.stdout,
                            capture_output=True)
     assert check.returncode == 0 and not check.stdout.strip() and not check.stderr.strip(), check.stdout
 
 
 def test_every_exported_metric_is_documented(e2e):
-    _, result = e2e
+    _, _, result = e2e
     catalogue = (REPO / "docs" / "metrics.md").read_text()
     documented = set(re.findall(r"`(polo_[a-z0-9_]+)`", catalogue))
     exported = {f.name + ("_total" if f.type == "counter" else "") for f in families(result).values()}
@@ -113,13 +140,15 @@ def readme_policy(marker):
 
 
 def test_readme_iam_policy_lists_exactly_what_polo_calls(e2e):
-    _, result = e2e
-    called = {"account": set(), "runner": set()}
+    _, _, result = e2e
+    called = {"account": set(), "runner": set(), "organizations": set()}
+    caller = {"base": "runner", "organizations": "organizations"}
     for sample in families(result)["polo_aws_api_calls"].samples:
         service, operation = sample.labels["service"], sample.labels["operation"]
         action = IAM_RENAMED.get((service, operation), f"{IAM_PREFIX.get(service, service)}:{operation}")
-        called["runner" if sample.labels["account_id"] == "base" else "account"].add(action)
+        called[caller.get(sample.labels["account_id"], "account")].add(action)
     assert called["runner"] == readme_policy("runner")
     assert called["account"] == readme_policy("account")
+    assert called["organizations"] == readme_policy("organizations")
     assert not any(a.split(":")[1].startswith(("Create", "Delete", "Put", "Modify", "Update"))
                    for a in readme_policy("account"))
