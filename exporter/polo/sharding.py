@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import hashlib
 
-
-def _score(account_id: str, shard: int) -> int:
-    digest = hashlib.blake2b(f"{account_id}/{shard}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+MASK = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15  # spreads consecutive shard numbers over the 64-bit space
 
 
 def shard_of(account_id: str, total: int) -> int:
     """The shard (0 .. total-1) that owns the account; stable across processes and hosts."""
-    return max(range(total), key=lambda shard: _score(account_id, shard))
+    base = int.from_bytes(hashlib.blake2b(account_id.encode(), digest_size=8).digest(), "big")
+    best, owner = -1, 0
+    for shard in range(total):
+        # score = SplitMix64's finaliser (a fixed, well-spread permutation) of account ^ shard
+        value = base ^ (shard * GOLDEN & MASK)
+        value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9 & MASK
+        value = (value ^ (value >> 27)) * 0x94D049BB133111EB & MASK
+        value ^= value >> 31
+        if value > best:
+            best, owner = value, shard
+    return owner
