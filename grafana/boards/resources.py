@@ -1,0 +1,96 @@
+"""Resources (v1 /data): every resource Polo found, filterable and searchable, with its tags,
+age and estimated monthly cost, each row linking to the resource in the AWS console."""
+from __future__ import annotations
+
+from boards.common import (
+    COUNT,
+    DATE_MS,
+    IDENTITY,
+    INVENTORY,
+    USD,
+    account_var,
+    bar_gauge_panel,
+    environment_var,
+    instant,
+    new_dashboard,
+    organize,
+    override,
+    region_var,
+    resource_type_var,
+    search_var,
+    state_var,
+    table_panel,
+    warn_from,
+)
+from boards.console import with_console_url
+
+FILTERS = INVENTORY + ', state=~"$state"'
+SELECTED = f"polo_resource_info{{{FILTERS}}}"
+# PromQL has no OR across two labels in one selector: the union of two selections.
+SEARCHED = (f'(polo_resource_info{{{FILTERS}, name=~"(?i).*$search.*"}} '
+            f'or polo_resource_info{{{FILTERS}, resource_id=~"(?i).*$search.*"}})')
+KEY = f'label_join(%s, "key", "/", {", ".join(map(repr, IDENTITY.split(", ")))})'.replace("'", '"')
+
+
+def keyed(expr: str) -> str:
+    """One `key` label (account_id/region/type/id): what the table's Merge joins rows on."""
+    return KEY % expr
+
+
+COLUMNS = {
+    "name": "Name", "resource_id": "Id", "resource_type": "Type", "account": "Account",
+    "environment": "Environment", "region": "Region", "state": "State", "resource_class": "Class",
+    "vpc_id": "VPC", "tag_team": "team", "tag_service": "service", "tag_Environment": "Environment tag",
+    "Value #B": "Created", "Value #C": "Monthly cost",
+}
+HIDDEN = ["Time", "Value #A", "key", "__name__", "job", "instance", "account_id", "parent_id",
+          "subnet_id"]
+
+
+def resource_table():
+    info = with_console_url(keyed(SEARCHED))
+    created = (f"max by (key) ({keyed(f'polo_resource_created_timestamp_seconds{{{INVENTORY}}}')}"
+               f" and on (key) {keyed(SEARCHED)}) * 1000")
+    cost = (f"max by (key) ({keyed(f'polo_resource_monthly_cost_usd{{{INVENTORY}}}')}"
+            f" and on (key) {keyed(SEARCHED)})")
+    panel = table_panel(
+        "Resources", "One row per resource (polo_resource_info) matching the filters and the search "
+        "(a case-insensitive match on name or id), with its allow-listed tags, when AWS says it was created "
+        "(blank for types AWS does not date) and its estimated monthly cost at list prices (blank where "
+        "Polo does not price the type). The name links to the resource in the AWS console.",
+        "none",
+        [instant(info, ref="A", table_format=True), instant(created, ref="B", table_format=True),
+         instant(cost, ref="C", table_format=True)],
+        height=20,
+        transformations=[{"id": "merge", "options": {}},
+                         organize(exclude=HIDDEN, rename=COLUMNS, order=list(COLUMNS))],
+        sort_by=("Monthly cost", True))
+    panel = override(panel, "Created", unit=DATE_MS)
+    panel = override(panel, "Monthly cost", unit=USD, decimals=2)
+    panel = override(panel, "console_url", **{"custom.hidden": True})
+    panel = override(panel, "Name", links=[{"title": "Open ${__data.fields.Id} in the AWS console",
+                                            "url": "${__data.fields.console_url}", "targetBlank": True}])
+    return panel
+
+
+def build():
+    board = new_dashboard(
+        "resources", "Resources", "Every resource in every account and region (v1's /data page): "
+        "filter by account, environment, region, type and state, search by name or id, open in the AWS console.",
+        "now-24h", ["inventory"],
+        [environment_var(), account_var(), region_var(), resource_type_var(), state_var(), search_var()])
+    board = board.with_panel(bar_gauge_panel(
+        "Matching resources by type", "How many resources match the filters and the search, by type.", COUNT,
+        [instant(f"sort_desc(count by (resource_type) ({SEARCHED}))", "{{resource_type}}")], width=12, height=7))
+    board = board.with_panel(bar_gauge_panel(
+        "Estimated monthly cost by type", "Monthly list-price estimate of the matching resources, by type "
+        "(types Polo does not price are absent).", USD,
+        [instant(f"sort_desc(sum by (resource_type) (polo_resource_monthly_cost_usd{{{INVENTORY}}} "
+                 f"and on ({IDENTITY}) {SEARCHED}))", "{{resource_type}}")], width=12, height=7))
+    board = board.with_panel(bar_gauge_panel(
+        "Missing an allow-listed tag", "Matching resources lacking a team or service tag (empty tag_team / "
+        "tag_service label), by type. Orange from one: every resource should say who owns it.", COUNT,
+        [instant(f'sort_desc(count by (resource_type) ({SEARCHED} and on ({IDENTITY}) '
+                 f'(polo_resource_info{{tag_team=""}} or polo_resource_info{{tag_service=""}})))',
+                 "{{resource_type}}")], thresholds=warn_from(1), width=24, height=7))
+    return board.with_panel(resource_table())
