@@ -195,6 +195,18 @@ def test_errors_keep_the_last_figures(first_refresh, code):
     assert source.last_error == code
 
 
+def test_a_refusal_naming_the_role_is_logged_by_code_only(first_refresh, caplog):
+    _, source, _ = first_refresh
+    role = f"arn:aws:sts::{ACCOUNT_A}:assumed-role/PoloReadOnly/polo-exporter"
+
+    def fail(body):
+        raise JsonRESTError("AccessDeniedException", f"User: {role} is not authorized to perform ce:GetCostAndUsage")
+
+    ce_backends[ACCOUNT_A]["global"].get_cost_and_usage = fail
+    assert source.refresh() is False
+    assert "AccessDeniedException" in caplog.text and "arn:aws" not in caplog.text
+
+
 def test_a_malformed_second_page_keeps_the_last_figures(first_refresh):
     config, source, _ = first_refresh
     good = cost_figures(source)

@@ -71,15 +71,24 @@ def make_exporter(config: Config) -> Exporter:
     return Exporter(config, access, sources)
 
 
+def configure_logging(level: str) -> None:
+    """--log.level applies to Polo's loggers only. The root, and so every library, stays at
+    WARNING: botocore logs AssumeRole's external id and the temporary credentials at DEBUG."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.setLevel(level.upper())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level)
     try:
         config = load(args)
     except ConfigError as err:
         print(f"polo-exporter: config error: {err}", file=sys.stderr)
         return EXIT_CONFIG
+    log.debug("config %s: %d accounts, %d regions, collectors %s", config.path, len(config.accounts),
+              len(config.regions), ", ".join(config.collectors))
 
     with contextlib.ExitStack() as stack:
         if args.demo:

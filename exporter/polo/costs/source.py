@@ -73,7 +73,8 @@ class CostSource:
                 fetched = self._fetch_within_history(needed, today)
             except Exception as exc:  # AccessDenied, throttling, malformed page: all keep the old figures
                 self.up, self.last_error = False, error_code(exc)
-                log.warning("Cost Explorer refresh failed, keeping the last figures: %s", exc)
+                # the code only: AWS's messages name the assumed role's ARN
+                log.warning("Cost Explorer refresh failed, keeping the last figures: %s", error_code(exc))
                 return False
             for start, end, costs in fetched:
                 self.store.update(start, end, costs, fetched=today)
@@ -102,7 +103,7 @@ class CostSource:
             if error_code(exc) != "ValidationException" or self.store.horizon or first >= horizon:
                 raise
             log.warning("Cost Explorer refused days before %s (%s): costs from %s on only",
-                        horizon, exc, horizon)
+                        horizon, error_code(exc), horizon)
             self.store.horizon = horizon
             return self._fetch(first, today)
 

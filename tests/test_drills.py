@@ -1,0 +1,179 @@
+"""Fault and abuse drills (issue 12): what an operator and an attacker did to the exporter, kept
+as tests so none of it comes back. Real parts only: the real CLI in a subprocess, moto's
+server mode over HTTP, real sockets and signals.
+"""
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ACCOUNT_A, assumed_client, free_port, make_config, use_fake_aws
+from polo.aws import AwsAccess
+from polo.exposition import Family
+from polo.server import serve
+from polo.service import Exporter
+
+pytestmark = pytest.mark.e2e
+SECRET_EXTERNAL_ID = "drill-external-id-7f3a9c"
+
+
+def get(port, path, timeout=30.0):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+class SlowSource:
+    """A metric source that takes a while to render, as a large estate does: it widens the
+    window between a sweep's end and its payload being served."""
+
+    def families(self, snapshot):
+        time.sleep(0.3)
+        return [Family("polo_drill_slow_source", "gauge", "Drill only.", [("", 1)])]
+
+
+@pytest.fixture
+def serving(moto):
+    servers = []
+
+    def start(exporter):
+        server = serve(exporter, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.server_address[1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_health_never_runs_ahead_of_metrics(serving):
+    """Poll /healthz and /metrics while the exporter starts and sweeps: whenever health says 200,
+    the metrics it vouches for must already be served."""
+    config = make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"], sweep={"interval": "1s"})
+    exporter = Exporter(config, AwsAccess(config.aws, home_region="us-east-1"), [SlowSource()])
+    port = serving(exporter)
+    exporter.start()
+    try:
+        healthy_polls, deadline = 0, time.monotonic() + 4
+        while time.monotonic() < deadline:
+            status, _ = get(port, "/healthz")
+            if status == 200:
+                healthy_polls += 1
+                _, body = get(port, "/metrics")
+                assert b"polo_resource_info" in body or b"polo_collector_up" in body
+                assert b"polo_sweep_last_success_timestamp_seconds" in body
+            time.sleep(0.01)
+        assert healthy_polls > 0
+    finally:
+        exporter.stop()
+
+
+def scrape_burst(port, clients=200, timeout=30.0):
+    """`clients` scrapes at once; returns (latencies of the ones that worked, errors)."""
+    barrier, lock = threading.Barrier(clients), threading.Lock()
+    latencies, errors = [], []
+
+    def one():
+        barrier.wait()
+        started = time.monotonic()
+        try:
+            status, _ = get(port, "/metrics", timeout=timeout)
+            assert status == 200
+            with lock:
+                latencies.append(time.monotonic() - started)
+        except Exception as exc:  # noqa: BLE001 - every failure kind is a drill finding
+            with lock:
+                errors.append(f"{type(exc).__name__} after {time.monotonic() - started:.1f}s")
+
+    threads = [threading.Thread(target=one) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(latencies), errors
+
+
+def test_200_concurrent_scrapes_all_succeed(serving):
+    config = make_config(accounts=(ACCOUNT_A,), collectors=["vpcs", "subnets", "security_groups"])
+    exporter = Exporter(config, AwsAccess(config.aws, home_region="us-east-1"))
+    exporter.sweep_once()
+    port = serving(exporter)
+    latencies, errors = scrape_burst(port)
+    assert errors == [] and len(latencies) == 200
+
+
+def test_hostile_tag_values_reach_metrics(serving):
+    """Tag values AWS accepts but UTF-8 cannot carry (a lone surrogate, via Lambda), quotes,
+    newlines and backslashes: the sweep renders, every other resource is there, health is 200."""
+    import io
+    import zipfile
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return 1\n")
+    role = assumed_client("iam", ACCOUNT_A).create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = assumed_client("lambda", ACCOUNT_A)
+    for name, team in (("lone-surrogate", "media\ud800"), ("quotes", 'a "b"\nc\\'), ("plain", "web")):
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handler",
+                            Code={"ZipFile": code.getvalue()}, Tags={"team": team})
+    config = make_config(accounts=(ACCOUNT_A,), collectors=["lambda_functions"], tags={"labels": ["team"]})
+    exporter = Exporter(config, AwsAccess(config.aws, home_region="us-east-1"))
+    exporter.sweep_once()
+    port = serving(exporter)
+    status, body = get(port, "/metrics")
+    text = body.decode("utf-8")  # strict: the payload is valid UTF-8
+    for name in ("lone-surrogate", "quotes", "plain"):
+        assert f'resource_id="{name}"' in text
+    assert 'tag_team="media?"' in text and r'tag_team="a \"b\"\nc\\"' in text
+    assert get(port, "/healthz")[0] == 200
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def cli_env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+    env.update({"AWS_ACCESS_KEY_ID": "drill", "AWS_SECRET_ACCESS_KEY": "drill-base-secret",
+                "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def test_no_secret_reaches_the_log_at_debug(moto_server, tmp_path):
+    config = tmp_path / "polo.yml"
+    config.write_text(yaml.safe_dump({
+        "accounts": [{"id": ACCOUNT_A, "name": "a", "environment": "prod"}],
+        "collectors": ["vpcs"],
+        "aws": {"endpoint_url": moto_server, "external_id": SECRET_EXTERNAL_ID},
+        "costs": {"enabled": True},
+        "state_dir": str(tmp_path / "state"),
+    }))
+    result = subprocess.run([sys.executable, "-m", "polo", "--once", "--log.level", "debug",
+                             "--config", str(config)], capture_output=True, env=cli_env(), timeout=300)
+    log = result.stderr.decode()
+    for secret in (SECRET_EXTERNAL_ID, "SecretAccessKey", "SessionToken", "drill-base-secret",
+                   "aws_secret_access_key", "arn:aws:iam::", "FQoGZXIvYXdzE"):
+        assert secret not in log, f"{secret} in the log"
+    assert "AccessKeyId" not in log and "ASIA" not in log
+    assert " DEBUG polo" in log  # debug logging was on
