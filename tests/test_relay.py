@@ -3,12 +3,14 @@ place with thread replies, durable queue, duplicates, limits, rate limits, bad i
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import time
 
 import pytest
 from conftest import require_binary
 from fake_slack import FakeSlack
+from stack import REPO
 from relay_helpers import (
     RELAY_TOKEN,
     SLACK_TOKEN,
@@ -225,6 +227,9 @@ def test_healthz_reports_the_worker_and_metrics_are_lint_clean(relay, slack, tmp
                  "polo_relay_slack_messages_posted_total 1", "polo_relay_queue_depth 0"):
         assert line in text
     assert RELAY_TOKEN not in text and SLACK_TOKEN not in text
+    exported = set(re.findall(r"^# TYPE (polo_relay_\w+)", text, re.MULTILINE))
+    catalogue = (REPO / "docs" / "metrics.md").read_text()
+    assert exported == set(re.findall(r"`(polo_relay_[a-z_]+)`", catalogue))
     promtool = require_binary("promtool")
     lint = subprocess.run([promtool, "check", "metrics"], check=False, input=text, capture_output=True, text=True, timeout=30)
     assert lint.returncode == 0, lint.stdout + lint.stderr
