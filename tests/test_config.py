@@ -11,6 +11,7 @@ from polo.config import ConfigError, load_config, parse_config, tag_label_name
 REPO = Path(__file__).resolve().parents[1]
 
 MINIMAL = {"accounts": [{"id": "111111111111", "name": "a", "environment": "prod"}]}
+ACCOUNT = "accounts:\n  - id: '111111111111'\n    name: a\n    environment: prod\n"
 
 
 def write(tmp_path, data, name="polo.yml"):
@@ -81,6 +82,18 @@ def test_tag_label_names_are_sanitised():
     (with_(costs={"metric": "BlendedCost"}), "costs.metric", "must be one of"),
     (with_(costs={"account": "222222222222"}), "costs.account", "not one of the configured accounts"),
     (with_(budget={"golden_date": "June 21"}), "budget.golden_date", "must be a date"),
+    (ACCOUNT + "budget:\n  golden_date: 2025-13-01\n", "budget.golden_date", "must be a date"),
+    (ACCOUNT + "sweep:\n  interval: .nan\n", "sweep.interval", "bad duration"),
+    (ACCOUNT + "sweep:\n  interval: .inf\n", "sweep.interval", "bad duration"),
+    (with_(sweep={"interval": 1e12}), "sweep.interval", "at most 365d"),
+    (with_(budget={"monthly_target_usd": float("nan")}), "budget.monthly_target_usd", "must be a number"),
+    ({"accounts": [{"id": "١١١١١١١١١١١١", "name": "a", "environment": "prod"}]}, "accounts[0].id",
+     "is not a 12-digit AWS account id"),
+    (ACCOUNT + "sweep:\n  interval: 5m\n  interval: 1m\n", "sweep.interval", "duplicate key (lines 6 and 7)"),
+    (ACCOUNT + "regions: [us-east-1]\nregions: [eu-west-1]\n", "regions", "duplicate key"),
+    (with_(collectors=[]), "collectors", "must list at least one collector"),
+    (ACCOUNT + "tags:\n  labels: &a [x]\n  required: *a\n", "tags.required", "YAML aliases"),
+    (with_(regions=["x" * 10_000]), "regions[0]", "unknown AWS region 'xxxxxxxx"),
 ])
 def test_bad_config_names_file_key_and_problem(tmp_path, capsys, data, key, problem):
     path = write(tmp_path, data)
@@ -94,6 +107,7 @@ def test_bad_config_names_file_key_and_problem(tmp_path, capsys, data, key, prob
     message = capsys.readouterr().err.strip()
     assert message.count("\n") == 0, message
     assert str(path) in message and problem in message and (key in message)
+    assert len(message) < 500, "values are echoed cut short"
 
 
 def test_missing_file_exits_2_without_traceback(tmp_path):
@@ -107,3 +121,42 @@ def test_bad_listen_flag_exits_2(tmp_path, capsys):
     path = write(tmp_path, MINIMAL)
     assert main(["--once", "--config", str(path), "--web.listen-address", "nohost"]) == 2
     assert "--web.listen-address" in capsys.readouterr().err
+
+
+def test_an_alias_bomb_is_refused_quickly_and_briefly(tmp_path, capsys):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, 9)]
+    path = write(tmp_path, ACCOUNT + "\n".join(lines) + "\n")
+    assert main(["--once", "--config", str(path)]) == 2
+    message = capsys.readouterr().err
+    assert "YAML aliases" in message and len(message) < 500
+
+
+def test_an_oversized_file_is_refused(tmp_path):
+    path = write(tmp_path, ACCOUNT + "#" * (2 << 20) + "\n")
+    with pytest.raises(ConfigError, match="larger than 1 MiB"):
+        load_config(path)
+
+
+def test_a_bad_external_id_is_not_echoed(tmp_path, capsys):
+    path = write(tmp_path, with_(aws={"external_id": 987654321987}))
+    assert main(["--once", "--config", str(path)]) == 2
+    message = capsys.readouterr().err
+    assert "aws.external_id" in message and "987654321987" not in message
+
+
+@pytest.mark.parametrize("listen, problem", [("127.0.0.1:{busy}", "cannot listen"),
+                                             ("no-such-host.invalid:{free}", "cannot listen")])
+def test_a_listen_address_that_cannot_bind_exits_2(tmp_path, capsys, listen, problem):
+    import socket
+
+    from conftest import free_port
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        address = listen.format(busy=busy.getsockname()[1], free=free_port())
+        path = write(tmp_path, with_(web={"listen_address": address}, costs={"enabled": False}))
+        assert main(["--config", str(path)]) == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert str(path) in message and "web.listen_address" in message and problem in message

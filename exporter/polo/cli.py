@@ -103,18 +103,20 @@ def main(argv: list[str] | None = None) -> int:
             exporter.sweep_once()
             sys.stdout.buffer.write(exporter.payload.plain)
             return 1 if exporter.failed_tasks() else 0
-        return serve_forever(exporter)
+        return serve_forever(exporter, "--web.listen-address" if args.listen_address else "web.listen_address")
 
 
-def serve_forever(exporter: Exporter) -> int:
+def serve_forever(exporter: Exporter, listen_key: str = "web.listen_address") -> int:
     from polo.server import serve
 
     host, port = split_listen_address(exporter.config.listen_address)
     try:
         server = serve(exporter, host, port)
-    except OSError as err:
-        print(f"polo-exporter: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
-        return 1
+    except OSError as err:  # a port in use, a host that does not resolve or is not ours
+        where = "(command line)" if listen_key.startswith("--") else exporter.config.path
+        problem = f"cannot listen on {host}:{port}: {err.strerror or err}"
+        print(f"polo-exporter: config error: {ConfigError(where, listen_key, problem)}", file=sys.stderr)
+        return EXIT_CONFIG
     exporter.start()
     log.info("listening on http://%s:%d/ (%d accounts, %d regions, sweep every %.0fs)", host, port,
              len(exporter.config.accounts), len(exporter.config.regions), exporter.config.sweep.interval)

@@ -6,6 +6,7 @@ CLI can print one line and exit 2 instead of failing half-way through a sweep.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,13 +15,22 @@ from typing import Any
 import yaml
 
 from polo.collectors import COLLECTORS
+from polo.config_yaml import YamlProblem, load_yaml
 
 DEFAULT_LISTEN_ADDRESS = "0.0.0.0:19881"
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)$")
+MAX_DURATION = 365 * 86400.0  # longer ones overflow threading timeouts
+SHOWN_CHARS = 60
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 COST_METRICS = ("UnblendedCost", "AmortizedCost", "NetUnblendedCost")
 ENVIRONMENTS = ("prod", "dev")
+
+
+def shown(value: Any) -> str:
+    """A value for an error message, cut short: a config's values may be huge."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "...(cut)"
 
 
 class ConfigError(Exception):
@@ -154,13 +164,15 @@ def parse_duration(text: Any) -> float:
     if isinstance(text, bool):
         raise ValueError
     if isinstance(text, (int, float)):
-        if text <= 0:
+        seconds = float(text)
+    else:
+        match = DURATION.match(str(text).strip())
+        if not match:
             raise ValueError
-        return float(text)
-    match = DURATION.match(str(text).strip())
-    if not match or float(match.group(1)) <= 0:
+        seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if not (0 < seconds <= MAX_DURATION):  # also refuses NaN
         raise ValueError
-    return float(match.group(1)) * DURATION_UNITS[match.group(2)]
+    return seconds
 
 
 class _Reader:
@@ -188,32 +200,35 @@ class _Reader:
     def section(self, name: str) -> "_Reader":
         return _Reader(self.file, self.data.get(name), self.key(name))
 
-    def text(self, name: str, default: str | None = None, required: bool = False) -> str | None:
+    def text(self, name: str, default: str | None = None, required: bool = False,
+             secret: bool = False) -> str | None:
         if name not in self.data or self.data[name] is None:
             if required:
                 self.fail(name, "is required")
             return default
         value = self.data[name]
         if not isinstance(value, str) or not value.strip():
-            self.fail(name, f"must be a non-empty string, got {value!r}")
+            got = f"a {type(value).__name__} (not shown: secret)" if secret else shown(value)
+            self.fail(name, f"must be a non-empty string, got {got}")
         return value
 
     def integer(self, name: str, default: int, minimum: int = 1) -> int:
         value = self.data.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(name, f"must be an integer >= {minimum}, got {value!r}")
+            self.fail(name, f"must be an integer >= {minimum}, got {shown(value)}")
         return value
 
     def number(self, name: str, default: float, minimum: float = 0.0) -> float:
         value = self.data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-            self.fail(name, f"must be a number >= {minimum}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value < minimum:
+            self.fail(name, f"must be a number >= {minimum}, got {shown(value)}")
         return float(value)
 
     def flag(self, name: str, default: bool) -> bool:
         value = self.data.get(name, default)
         if not isinstance(value, bool):
-            self.fail(name, f"must be true or false, got {value!r}")
+            self.fail(name, f"must be true or false, got {shown(value)}")
         return value
 
     def duration(self, name: str, default: float) -> float:
@@ -222,14 +237,14 @@ class _Reader:
         try:
             return parse_duration(self.data[name])
         except ValueError:
-            self.fail(name, f"bad duration {self.data[name]!r} (use e.g. 90s, 5m, 6h, 3d)")
+            self.fail(name, f"bad duration {shown(self.data[name])} (use e.g. 90s, 5m, 6h, 3d; at most 365d)")
 
     def str_list(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
         if name not in self.data:
             return default
         value = self.data[name]
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.fail(name, f"must be a list of strings, got {value!r}")
+            self.fail(name, f"must be a list of strings, got {shown(value)}")
         if len(set(value)) != len(value):
             self.fail(name, "lists an entry twice")
         return tuple(value)
@@ -240,10 +255,10 @@ def _account_id(reader: _Reader, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        reader.fail(name, f"must be a quoted 12-digit string, got {value!r} "
+        reader.fail(name, f"must be a quoted 12-digit string, got {shown(value)} "
                           "(YAML reads unquoted numbers as integers and drops leading zeros)")
     if not ACCOUNT_ID.match(value):
-        reader.fail(name, f"{value!r} is not a 12-digit AWS account id")
+        reader.fail(name, f"{shown(value)} is not a 12-digit AWS account id")
     return value
 
 
@@ -265,16 +280,16 @@ def _accounts(file: str, raw: Any, aws: AwsSettings, discovery: bool) -> tuple[A
         seen[account_id] = index
         environment = reader.text("environment", required=True)
         if environment not in ENVIRONMENTS:
-            reader.fail("environment", f"must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+            reader.fail("environment", f"must be one of {', '.join(ENVIRONMENTS)}, got {shown(environment)}")
         role_arn = reader.text("role_arn") or f"arn:aws:iam::{account_id}:role/{aws.role_name}"
-        if not re.match(r"^arn:aws[\w-]*:iam::\d{12}:role/.+$", role_arn):
-            reader.fail("role_arn", f"{role_arn!r} is not an IAM role ARN")
+        if not re.match(r"^arn:aws[\w-]*:iam::[0-9]{12}:role/.+$", role_arn):
+            reader.fail("role_arn", f"{shown(role_arn)} is not an IAM role ARN")
         accounts.append(Account(
             id=account_id,
             name=reader.text("name", required=True),
             environment=environment,
             role_arn=role_arn,
-            external_id=reader.text("external_id") or aws.external_id,
+            external_id=reader.text("external_id", secret=True) or aws.external_id,
         ))
     return tuple(accounts)
 
@@ -289,10 +304,10 @@ def parse_config(data: Any, file: str) -> Config:
                           "connect_timeout", "read_timeout", "session_name"})
     endpoint = aws_r.text("endpoint_url")
     if endpoint and not re.match(r"^https?://[^\s/]+", endpoint):
-        aws_r.fail("endpoint_url", f"{endpoint!r} is not an http(s) URL")
+        aws_r.fail("endpoint_url", f"{shown(endpoint)} is not an http(s) URL")
     aws = AwsSettings(
         role_name=aws_r.text("role_name", "PoloReadOnly"),
-        external_id=aws_r.text("external_id"),
+        external_id=aws_r.text("external_id", secret=True),
         endpoint_url=endpoint,
         max_attempts=aws_r.integer("max_attempts", 5),
         connect_timeout=aws_r.duration("connect_timeout", 5.0),
@@ -310,12 +325,14 @@ def parse_config(data: Any, file: str) -> Config:
     valid_regions = known_regions()
     for index, region in enumerate(regions):
         if region not in valid_regions:
-            top.fail(f"regions[{index}]", f"unknown AWS region {region!r}")
+            top.fail(f"regions[{index}]", f"unknown AWS region {shown(region)}")
 
     collectors = top.str_list("collectors", tuple(COLLECTORS))
+    if not collectors:
+        top.fail("collectors", "must list at least one collector (leave it out for all of them)")
     for index, name in enumerate(collectors):
         if name not in COLLECTORS:
-            top.fail(f"collectors[{index}]", f"unknown collector {name!r} (known: {', '.join(COLLECTORS)})")
+            top.fail(f"collectors[{index}]", f"unknown collector {shown(name)} (known: {', '.join(COLLECTORS)})")
 
     tags_r = top.section("tags")
     tags_r.reject_unknown({"labels", "required"})
@@ -325,7 +342,7 @@ def parse_config(data: Any, file: str) -> Config:
     for index, key in enumerate(tag_labels):
         label = tag_label_name(key)
         if label in label_owner:
-            tags_r.fail(f"labels[{index}]", f"tag {key!r} and tag {label_owner[label]!r} both become label {label}")
+            tags_r.fail(f"labels[{index}]", f"tag {shown(key)} and tag {shown(label_owner[label])} both become label {label}")
         label_owner[label] = key
 
     sweep_r = top.section("sweep")
@@ -349,7 +366,7 @@ def parse_config(data: Any, file: str) -> Config:
     costs_r.reject_unknown({"enabled", "account", "metric", "restatement_window", "refresh_interval"})
     cost_metric = costs_r.text("metric", "UnblendedCost")
     if cost_metric not in COST_METRICS:
-        costs_r.fail("metric", f"must be one of {', '.join(COST_METRICS)}, got {cost_metric!r}")
+        costs_r.fail("metric", f"must be one of {', '.join(COST_METRICS)}, got {shown(cost_metric)}")
     cost_account = _account_id(costs_r, "account")
     if cost_account is not None and cost_account not in {a.id for a in accounts}:
         costs_r.fail("account", f"{cost_account} is not one of the configured accounts")
@@ -377,7 +394,7 @@ def parse_config(data: Any, file: str) -> Config:
         except ValueError:
             pass
     if not isinstance(golden, dt.date) or isinstance(golden, dt.datetime):
-        budget_r.fail("golden_date", f"must be a date like 2025-06-21, got {golden!r}")
+        budget_r.fail("golden_date", f"must be a date like 2025-06-21, got {shown(golden)}")
     budget = BudgetSettings(golden_date=golden,
                             monthly_target_usd=budget_r.number("monthly_target_usd", 79167.0))
 
@@ -407,20 +424,20 @@ def parse_config(data: Any, file: str) -> Config:
 def _organizations(reader: _Reader, aws: AwsSettings) -> OrganizationsSettings:
     reader.reject_unknown({"role_arn", "external_id", "refresh_interval", "environment"})
     role_arn = reader.text("role_arn", required=True)
-    if not re.match(r"^arn:aws[\w-]*:iam::\d{12}:role/.+$", role_arn):
-        reader.fail("role_arn", f"{role_arn!r} is not an IAM role ARN")
+    if not re.match(r"^arn:aws[\w-]*:iam::[0-9]{12}:role/.+$", role_arn):
+        reader.fail("role_arn", f"{shown(role_arn)} is not an IAM role ARN")
     env_r = reader.section("environment")
     env_r.reject_unknown({"tag", "ous", "default"})
     ous_r = env_r.section("ous")
     for name, environment in ous_r.data.items():
         if environment not in ENVIRONMENTS:
-            ous_r.fail(str(name), f"must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+            ous_r.fail(str(name), f"must be one of {', '.join(ENVIRONMENTS)}, got {shown(environment)}")
     default = env_r.text("default", "dev")
     if default not in ENVIRONMENTS:
-        env_r.fail("default", f"must be one of {', '.join(ENVIRONMENTS)}, got {default!r}")
+        env_r.fail("default", f"must be one of {', '.join(ENVIRONMENTS)}, got {shown(default)}")
     return OrganizationsSettings(
         role_arn=role_arn,
-        external_id=reader.text("external_id") or aws.external_id,
+        external_id=reader.text("external_id", secret=True) or aws.external_id,
         refresh_interval=reader.duration("refresh_interval", 3600.0),
         environment_tag=env_r.text("tag"),
         environment_ous=tuple((str(name), env) for name, env in ous_r.data.items()),
@@ -440,8 +457,8 @@ def _shard(reader: _Reader) -> ShardSettings:
 def split_listen_address(address: str) -> tuple[str, int]:
     """'HOST:PORT' or ':PORT' -> (host, port); host defaults to all interfaces."""
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{address!r} is not HOST:PORT")
+    if not sep or not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536:
+        raise ValueError(f"{shown(address)} is not HOST:PORT")
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
@@ -454,7 +471,9 @@ def load_config(path: str | Path) -> Config:
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(file, "", f"cannot read: {err}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
+    except YamlProblem as err:
+        raise ConfigError(file, err.key, err.problem) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
