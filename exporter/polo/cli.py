@@ -92,7 +92,12 @@ def main(argv: list[str] | None = None) -> int:
 
     with contextlib.ExitStack() as stack:
         if args.demo:
-            from polo.demo.simulated import simulated_aws  # moto is only needed for the demo
+            try:  # moto and polo.demo are only in the demo build (image target `demo`, extra [demo])
+                from polo.demo.simulated import simulated_aws
+            except ImportError as err:
+                print(f"polo-exporter: --demo is not available in this build ({err}); use the demo "
+                      "image (docker build --target demo) or pip install 'polo[demo]'", file=sys.stderr)
+                return EXIT_CONFIG
             stack.enter_context(simulated_aws(config))
         if args.command == "backfill":
             from polo.costs.backfill import run_backfill
