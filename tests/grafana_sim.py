@@ -12,7 +12,6 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from stack import REPO
 
@@ -82,7 +81,7 @@ def seconds_text(value: float) -> str:
 # --- variables --------------------------------------------------------------------------------------
 
 VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)(?::(\w+))?\}|\[\[(\w+)\]\]")
-LABEL_VALUES = re.compile(r"label_values\((.*),\s*(\w+)\)\s*$", re.S)
+LABEL_VALUES = re.compile(r"label_values\((.*),\s*(\w+)\)\s*$", re.DOTALL)
 REGEX_SPECIAL = re.compile(r"([\\^$*+?.()|{}\[\]])")
 
 
@@ -271,3 +270,9 @@ def display_names(panel: dict) -> dict[str, str]:
         if spec["id"] == "organize":
             renames.update(spec["options"].get("renameByName", {}))
     return renames
+
+
+def wait_for_churn(prometheus) -> None:
+    """Tombstones appear once the demo's churn (between its first and second sweep, 5 minutes
+    apart) has deleted something and the exporter has swept again."""
+    prometheus.wait_for("polo_resource_deleted_timestamp_seconds", timeout=480)

@@ -8,9 +8,8 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 import grafana_sim as gs
+import pytest
 from stack import REPO
 
 CONTRACT_UIDS = {"polo-overview", "polo-resources", "polo-diagram", "polo-costs", "polo-budget",
@@ -48,7 +47,7 @@ def test_check_mode_names_a_file_that_differs(tmp_path):
     generator().main(["--out", str(tmp_path)])
     (tmp_path / "polo-costs.json").write_text("{}\n")
     result = subprocess.run([sys.executable, str(REPO / "grafana" / "generate.py"), "--check", "--out", str(tmp_path)],
-                            capture_output=True, text=True)
+                            check=False, capture_output=True, text=True)
     assert result.returncode == 1
     assert "polo-costs.json" in result.stderr and "polo-budget.json" not in result.stderr
 
@@ -87,7 +86,7 @@ def test_overview_stats_link_to_the_dashboard_behind_them():
 
 
 def test_queries_read_only_documented_metrics():
-    documented = set(re.findall(r"^\| `(polo_[a-z0-9_]+)`", (REPO / "docs" / "metrics.md").read_text(), re.M))
+    documented = set(re.findall(r"^\| `(polo_[a-z0-9_]+)`", (REPO / "docs" / "metrics.md").read_text(), re.MULTILINE))
     assert len(documented) > 30
     used = {m for b in BOARDS.values() for e in all_exprs(b) for m in METRIC.findall(e)}
     assert used - documented == set()
@@ -130,8 +129,7 @@ def prove(prometheus, board: dict, pick: str, need_data: bool) -> int:
 
 @pytest.fixture(scope="module")
 def prometheus(demo_prometheus):
-    # Analytics needs a deletion: the demo's churn removes resources from its second sweep on.
-    demo_prometheus.wait_for("polo_resource_deleted_timestamp_seconds", timeout=420)
+    gs.wait_for_churn(demo_prometheus)  # Analytics shows deletions
     return demo_prometheus
 
 

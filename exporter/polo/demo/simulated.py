@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 from unittest import mock
 
 from polo.config import Config
@@ -41,15 +41,21 @@ def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None) 
 
 @contextlib.contextmanager
 def simulated_aws(config: Config, now: dt.datetime | None = None):
+    """The simulated AWS for as long as the context lasts, changing a little between sweeps
+    (polo.demo.churn) so that deletions and creations show."""
     from moto import mock_aws
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    from polo.demo.churn import Churn, start_churn
+
+    now = now or dt.datetime.now(dt.UTC)
     environment = dict(FAKE_ENVIRONMENT, AWS_DEFAULT_REGION=config.regions[0])
     with mock.patch.dict(os.environ, environment), mock_aws():
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
             os.environ.pop(name, None)
         undo_cost_model = populate(config, now)
+        stop_churn = start_churn(Churn(config.accounts, config.regions), config.sweep.interval)
         try:
             yield
         finally:
+            stop_churn()
             undo_cost_model()
