@@ -19,17 +19,20 @@ def daily_cost_chart(days: list[date], costs: list[float | None], daily_target: 
     the target as a dashed line, a dollar axis."""
     figure, axes = plt.subplots(figsize=(10, 4.2), dpi=110)
     try:
+        positions = mdates.date2num(days)
         heights = [c if c is not None else 0.0 for c in costs]
         colours = [OVER if daily_target is not None and c is not None and c > daily_target else UNDER
                    for c in costs]
-        axes.bar(mdates.date2num(days), heights, width=0.8, color=colours, zorder=2)
+        axes.bar(positions, heights, width=0.8, color=colours, zorder=2)
         if daily_target is not None:
             axes.axhline(daily_target, color="#333333", linestyle="--", linewidth=1.2, zorder=3,
                          label=f"daily target ${daily_target:,.0f}")
             axes.legend(loc="upper left", frameon=False)
         axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v / 1000:,.1f}k" if v >= 1000 else f"${v:,.0f}"))
-        axes.xaxis.set_major_locator(mdates.DayLocator(interval=3))
-        axes.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+        axes.set_xticks(positions[::-3][::-1])  # every third day, ending on the latest
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b"))
+        if days:
+            axes.set_xlim(positions[0] - 0.7, positions[-1] + 0.7)
         axes.grid(axis="y", color="#e5e5e5", zorder=0)
         axes.spines[["top", "right"]].set_visible(False)
         top = max([*heights, daily_target or 0.0])
