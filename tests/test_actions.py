@@ -284,7 +284,7 @@ def test_memory_survives_a_restart(tmp_path):
     idle = volume("vol-idle")
     ActionSource(config, PRICES).families(inventory(idle, now=NOW))  # first sweep: remembered
     restarted = ActionSource(config, PRICES)
-    info, _ = restarted.families(inventory(idle, now=NOW + 2 * DAY))
+    info, *_ = restarted.families(inventory(idle, now=NOW + 2 * DAY))
     assert [labels for labels, _ in info.samples if 'action="unattached_volume"' in labels]
     saved = first_seen.load(tmp_path / first_seen.FILE_NAME)
     assert saved == {idle.key + ("unattached",): NOW}
@@ -292,15 +292,17 @@ def test_memory_survives_a_restart(tmp_path):
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"version": 1, "entries": [{"region": 1}]}',
-                                     '["a list"]', '{"version": 99, "entries": []}'])
-def test_corrupt_memory_is_logged_and_rebuilt(tmp_path, caplog, content):
+                                     '["a list"]', '{"version": 99, "entries": []}',
+                                     "[" * 100_000 + "]" * 100_000])
+def test_corrupt_memory_is_logged_counted_and_rebuilt(tmp_path, caplog, content):
     path = tmp_path / first_seen.FILE_NAME
     path.write_text(content)
     source = ActionSource(make_config(state_dir=str(tmp_path)), PRICES)
     with caplog.at_level(logging.WARNING, logger="polo.first_seen"):
-        source.families(inventory(volume("vol-idle"), now=NOW))
+        families = {f.name: f for f in source.families(inventory(volume("vol-idle"), now=NOW))}
     assert any("first-seen" in r.getMessage() for r in caplog.records)
     assert json.loads(path.read_text())["entries"][0]["resource_id"] == "vol-idle"
+    assert ('reason="corrupt"', 1) in families["polo_first_seen_state_errors_total"].samples
 
 
 def test_unwritable_memory_does_not_stop_the_metrics(tmp_path, caplog):
@@ -308,10 +310,12 @@ def test_unwritable_memory_does_not_stop_the_metrics(tmp_path, caplog):
     blocker.write_text("")
     source = ActionSource(make_config(state_dir=str(blocker)), PRICES)
     with caplog.at_level(logging.WARNING, logger="polo.first_seen"):
-        info, _ = source.families(inventory(res("elastic_ip", "eipalloc-1", state="unassociated"),
+        info, *_ = source.families(inventory(res("elastic_ip", "eipalloc-1", state="unassociated"),
                                             volume("vol-idle")))  # first seen: memory to save
     assert len(info.samples) == 1
     assert any("cannot save" in r.getMessage() for r in caplog.records)
+    errors = {f.name: f for f in source.families(None)}["polo_first_seen_state_errors_total"]
+    assert ('reason="write"', 1) in errors.samples
 
 
 # --- metric families --------------------------------------------------------------------------
@@ -324,7 +328,7 @@ def test_families_share_one_label_set_and_skip_unknown_savings(tmp_path):
     source = ActionSource(make_config(state_dir=str(tmp_path)), PRICES)
     priced = res("elastic_ip", "eipalloc-1", state="unassociated")
     unpriced = res("elastic_ip", "eipalloc-2", region="ap-south-2", state="unassociated")
-    info, savings = source.families(inventory(priced, unpriced))
+    info, savings, _ = source.families(inventory(priced, unpriced))
     assert (info.name, savings.name) == ("polo_action_info", "polo_action_monthly_savings_usd")
     assert [label_names(labels) for labels, _ in info.samples] == [list(IDENTITY) + ["action", "reason"]] * 2
     assert [value for _, value in info.samples] == [1, 1]
@@ -335,11 +339,11 @@ def test_families_share_one_label_set_and_skip_unknown_savings(tmp_path):
 def test_reasons_do_not_change_between_sweeps(tmp_path):
     source = ActionSource(make_config(state_dir=str(tmp_path)), PRICES)
     stopped = instance("i-1", "stopped", state_since=NOW - 30 * DAY)
-    first, _ = source.families(inventory(stopped, now=NOW))
-    later, _ = source.families(inventory(stopped, now=NOW + 3 * DAY))
+    first, *_ = source.families(inventory(stopped, now=NOW))
+    later, *_ = source.families(inventory(stopped, now=NOW + 3 * DAY))
     assert first.samples == later.samples
 
 
 def test_no_snapshot_no_series(tmp_path):
     source = ActionSource(make_config(state_dir=str(tmp_path)), PRICES)
-    assert [f.samples for f in source.families(None)] == [[], []]
+    assert [f.samples for f in source.families(None)][:2] == [[], []]

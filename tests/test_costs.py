@@ -221,7 +221,14 @@ def test_a_malformed_second_page_keeps_the_last_figures(first_refresh):
     assert source.last_error == "MalformedReply"
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"version": 1}', "[]", ""])
+NAN_DAY = ('{"version":1,"account":"%s","metric":"UnblendedCost","horizon":null,"forecast":null,'
+           '"days":{"2025-06-01":{"fetched":"2025-07-03","costs":{"%s":{"EC2":%s}}}}}')
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"version": 1}', "[]", "", "[" * 100_000 + "]" * 100_000,
+                                     NAN_DAY % (ACCOUNT_A, ACCOUNT_A, "NaN"),
+                                     NAN_DAY % (ACCOUNT_A, ACCOUNT_A, "1e300"),
+                                     NAN_DAY % (ACCOUNT_A, ACCOUNT_A, "-Infinity")])
 def test_a_corrupt_state_file_is_reported_and_rebuilt(moto, tmp_path, content):
     config = config_for(tmp_path)
     source, _ = cost_source(config)

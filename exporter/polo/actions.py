@@ -8,6 +8,7 @@ as long as it lasts.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -276,6 +277,7 @@ class ActionSource:
         self.names = AccountNames(config)
         self.path = Path(config.state_dir) / first_seen.FILE_NAME
         self._memory: dict[Key, float] | None = None
+        self.errors: Counter[str] = Counter({"corrupt": 0, "write": 0})
 
     def reconfigure(self, config: Config) -> None:
         self.settings = config.actions
@@ -283,10 +285,10 @@ class ActionSource:
 
     def findings(self, snapshot: Snapshot) -> list[Finding]:
         if self._memory is None:
-            self._memory = first_seen.load(self.path)
+            self._memory = first_seen.load(self.path, self.errors)
         found, memory = evaluate(snapshot, self.settings, self.prices, self._memory)
         if memory != self._memory:
-            first_seen.save(self.path, memory)
+            first_seen.save(self.path, memory, self.errors)
             self._memory = memory
         return found
 
@@ -296,12 +298,15 @@ class ActionSource:
         savings = Family("polo_action_monthly_savings_usd", "gauge",
                          "Estimated USD a month saved by the action (list prices); "
                          "absent when a price is missing.")
-        if snapshot is None:
-            return [info, savings]
-        for finding in self.findings(snapshot):
-            labels = identity_labels(finding.resource, self.names) + "," + label_string(
-                ACTION_LABELS, (finding.action, finding.reason))
-            info.add(labels, 1)
-            if finding.savings is not None:
-                savings.add(labels, round(finding.savings, 6))
-        return [info, savings]
+        if snapshot is not None:
+            for finding in self.findings(snapshot):
+                labels = identity_labels(finding.resource, self.names) + "," + label_string(
+                    ACTION_LABELS, (finding.action, finding.reason))
+                info.add(labels, 1)
+                if finding.savings is not None:
+                    savings.add(labels, round(finding.savings, 6))
+        errors = Family("polo_first_seen_state_errors_total", "counter",
+                        "First-seen memory file problems by reason: corrupt (ignored, rebuilt) or write (not saved).")
+        for reason, n in sorted(self.errors.items()):
+            errors.add(label_string(("reason",), (reason,)), n)
+        return [info, savings, errors]

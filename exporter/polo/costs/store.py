@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,15 @@ from polo.atomic import write_atomically
 log = logging.getLogger(__name__)
 VERSION = 1
 ONE_DAY = dt.timedelta(days=1)
+MAX_USD = 1e12  # no day of one service in one account costs more: a larger figure is corruption
+
+
+def cost_figure(value: object) -> float:
+    """A cost figure from the state file; ValueError unless it is a plausible finite number."""
+    number = float(value)  # type: ignore[arg-type]  # TypeError for non-numbers is caught as corrupt
+    if not math.isfinite(number) or abs(number) > MAX_USD:
+        raise ValueError(f"implausible cost figure {number}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -47,19 +57,19 @@ class CostStore:
                 raise ValueError("not this version, account or metric")
             self.days = {
                 dt.date.fromisoformat(day): Day(dt.date.fromisoformat(entry["fetched"]), {
-                    (account, service): float(usd)
+                    (account, service): cost_figure(amount)
                     for account, services in entry["costs"].items()
-                    for service, usd in services.items()})
+                    for service, amount in services.items()})
                 for day, entry in raw["days"].items()}
             self.horizon = dt.date.fromisoformat(raw["horizon"]) if raw.get("horizon") else None
             forecast = raw.get("forecast")
-            self.forecast = ((dt.date.fromisoformat(forecast["asked"]), float(forecast["usd"]))
+            self.forecast = ((dt.date.fromisoformat(forecast["asked"]), cost_figure(forecast["usd"]))
                              if forecast else None)
         except FileNotFoundError:
             self._problem("missing", f"no cost state at {self.path} yet: the full history is fetched once")
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             self.days, self.forecast, self.horizon = {}, None, None
-            self._problem("corrupt", f"cost state {self.path} is unreadable ({exc!r}): "
+            self._problem("corrupt", f"cost state {self.path} is unreadable ({type(exc).__name__}): "
                                      "rebuilding it from Cost Explorer")
 
     def _problem(self, reason: str, message: str) -> None:
