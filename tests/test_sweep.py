@@ -188,3 +188,52 @@ def test_assumed_credentials_are_cached_and_refreshed_before_expiry(moto):
     exporter.sweep_once()  # inside botocore's refresh margin: a new AssumeRole first
     assert exporter.access.stats.calls[assume] == 2
     assert all(s.ok for s in exporter.snapshot.tasks.values())
+
+
+def test_a_task_that_raises_past_its_guard_fails_alone_instead_of_hanging_the_sweep(moto):
+    import threading
+
+    config = make_config(collectors=["vpcs"])
+    sweeper = make_exporter(config).sweeper
+    guarded = sweeper._run_task
+
+    def escapes(task):
+        if task.account_id == ACCOUNT_B:
+            raise RuntimeError("a bug outside the task's own try")
+        return guarded(task)
+
+    sweeper._run_task = escapes
+    outcome = []
+    runner = threading.Thread(target=lambda: outcome.append(sweeper.run()), daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive(), "the sweep hung on a failed done-callback"
+    errors = {r.task.account_id: r.error for r in outcome[0].results}
+    assert errors == {ACCOUNT_A: "", ACCOUNT_B: "RuntimeError"}
+
+
+def test_cancel_ends_a_sweep_stuck_on_a_hung_call(moto):
+    import threading
+    import time
+
+    from polo.sweep import SweepCancelled
+
+    config = make_config(collectors=["vpcs"])
+    sweeper = make_exporter(config).sweeper
+    release = threading.Event()
+    sweeper._run_task = lambda task: release.wait(60)  # every call hangs
+    outcome = []
+
+    def run():
+        try:
+            sweeper.run()
+        except SweepCancelled as exc:
+            outcome.append(exc)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    time.sleep(0.2)
+    sweeper.cancel()
+    runner.join(timeout=10)
+    release.set()
+    assert not runner.is_alive() and outcome

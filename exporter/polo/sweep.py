@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 GLOBAL = "global"
 
 
+class SweepCancelled(Exception):
+    """The exporter is shutting down; the unfinished sweep is not published."""
+
+
 @dataclass(frozen=True)
 class SweepOutcome:
     results: list[TaskResult]
@@ -37,6 +41,11 @@ class Sweeper:
         self._assume_failures: dict[str, str] = {}
         # Reentrant: a future that is already done runs its callback inside add_done_callback.
         self._lock = threading.RLock()
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """Shutting down: start no more tasks, and make a running sweep raise SweepCancelled."""
+        self._cancelled.set()
 
     def tasks_for(self, account: Account) -> list[TaskKey]:
         """Global collectors first: S3's is the longest chain of dependent calls (ListBuckets,
@@ -57,25 +66,37 @@ class Sweeper:
         if total == 0:
             all_done.set()
 
-        with ThreadPoolExecutor(self.config.sweep.workers, thread_name_prefix="polo-sweep") as pool:
-            def launch(account_id: str) -> None:  # caller holds self._lock
-                if queues[account_id]:
-                    task = queues[account_id].popleft()
-                    pool.submit(self._run_task, task).add_done_callback(
-                        lambda future: finished(account_id, future))
+        pool = ThreadPoolExecutor(self.config.sweep.workers, thread_name_prefix="polo-sweep")
 
-            def finished(account_id: str, future) -> None:
-                with self._lock:
-                    results.append(future.result())
-                    launch(account_id)
-                    if len(results) == total:
-                        all_done.set()
+        def launch(account_id: str) -> None:  # caller holds self._lock
+            if queues[account_id] and not self._cancelled.is_set():
+                task = queues[account_id].popleft()
+                pool.submit(self._run_task, task).add_done_callback(
+                    lambda future: finished(task, future))
 
+        def finished(task: TaskKey, future) -> None:
+            try:
+                result = future.result()
+            except BaseException as exc:  # _run_task guards itself; whatever escapes is still this task's
+                log.error("collector %s in account %s region %s raised past its guard: %r",
+                          task.collector, task.account_id, task.region, exc)
+                result = TaskResult(task, None, 0.0, error=error_code(exc))
+            with self._lock:
+                results.append(result)
+                if len(results) == total:
+                    all_done.set()
+                launch(task.account_id)
+
+        try:
             with self._lock:  # interleave accounts so the first slots are shared fairly
                 for _ in range(self.config.sweep.per_account_workers):
                     for account_id in queues:
                         launch(account_id)
-            all_done.wait()
+            while not all_done.wait(0.25):
+                if self._cancelled.is_set():
+                    raise SweepCancelled(f"{total - len(results)} of {total} tasks unfinished")
+        finally:  # on cancel, in-flight calls are abandoned (their threads end with their timeouts)
+            pool.shutdown(wait=not self._cancelled.is_set(), cancel_futures=True)
 
         accounts_up = {a.id: a.id not in self._assume_failures for a in self._accounts.values()}
         return SweepOutcome(results, accounts_up, time.monotonic() - started)
