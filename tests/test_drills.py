@@ -177,3 +177,85 @@ def test_no_secret_reaches_the_log_at_debug(moto_server, tmp_path):
         assert secret not in log, f"{secret} in the log"
     assert "AccessKeyId" not in log and "ASIA" not in log
     assert " DEBUG polo" in log  # debug logging was on
+
+
+class HungEndpoint:
+    """An 'AWS endpoint' that accepts connections and never answers."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connected = threading.Event()
+        self._held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self._held.append(conn)
+            self.connected.set()
+
+    def close(self):
+        self.sock.close()
+        for conn in self._held:
+            conn.close()
+
+
+def as_pid_1(command):
+    """The command as PID 1 of a new PID namespace when this machine allows it (as in a
+    container, where the default action of SIGTERM is to ignore it), else as it is."""
+    probe = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", "true"], capture_output=True) \
+        if Path("/usr/bin/unshare").exists() else None
+    if probe is not None and probe.returncode == 0:
+        return ["unshare", "--pid", "--fork", "--kill-child"] + command, True
+    return command, False
+
+
+def inner_pid(process, namespaced):
+    if not namespaced:
+        return process.pid
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pids = children.read_text().split()
+        if pids:
+            return int(pids[0])
+        time.sleep(0.05)
+    raise AssertionError("the namespaced exporter did not start")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_exporter_within_seconds_even_mid_call(tmp_path, signum):
+    hung = HungEndpoint()
+    state = tmp_path / "state"
+    config = tmp_path / "polo.yml"
+    config.write_text(yaml.safe_dump({
+        "accounts": [{"id": ACCOUNT_A, "name": "a", "environment": "prod"}],
+        "collectors": ["vpcs"],
+        "costs": {"enabled": False},
+        "aws": {"endpoint_url": f"http://127.0.0.1:{hung.port}", "max_attempts": 1, "read_timeout": "60s"},
+        "web": {"listen_address": f"127.0.0.1:{free_port()}"},
+        "state_dir": str(state),
+    }))
+    command, namespaced = as_pid_1([sys.executable, "-m", "polo", "--config", str(config)])
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env())
+    try:
+        pid = inner_pid(process, namespaced)
+        assert hung.connected.wait(30), "the sweep never reached the endpoint"
+        started = time.monotonic()
+        os.kill(pid, signum)
+        _, err = process.communicate(timeout=20)
+        took = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        hung.close()
+    log = err.decode()
+    assert process.returncode == 0, log
+    assert took < 10, f"took {took:.1f}s"
+    assert "Traceback" not in log and "cannot schedule new futures" not in log
+    assert not list(state.glob(".*.tmp"))  # no state file left half-written

@@ -1,5 +1,6 @@
 """/healthz promises: 200 only while /metrics carries a recent sweep in which something worked."""
 import datetime as dt
+import threading
 
 import boto3
 from botocore.awsrequest import AWSResponse
@@ -88,3 +89,25 @@ def test_account_up_drops_when_the_role_can_no_longer_be_assumed(moto):
     assert f'polo_account_up{{account_id="{ACCOUNT_A}",account="acct0",environment="prod"}} 0' \
         in exporter.payload.plain.decode()
     assert not exporter.health()[0]
+
+
+def test_health_fails_when_the_sweeper_thread_dies(moto):
+    """An interval of .inf once made the sweeper's wait raise OverflowError and end the thread
+    while /healthz stayed 200; the config refuses it now, and health watches the thread."""
+    exporter = make_exporter(make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"]))
+    swept = threading.Event()
+
+    class Dying:
+        def is_set(self):
+            return False
+
+        def wait(self, timeout):
+            swept.set()
+            raise OverflowError("timestamp out of range for platform time_t")
+
+    exporter._stop = Dying()
+    exporter.start()
+    assert swept.wait(30)
+    exporter._thread.join(10)
+    healthy, reason = exporter.health()
+    assert not healthy and "sweeper" in reason

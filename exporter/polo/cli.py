@@ -4,8 +4,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
+import signal
 import sys
 import tempfile
+import threading
 from dataclasses import replace
 from importlib import resources
 
@@ -19,6 +22,7 @@ from polo.resource_costs import ResourceCostSource
 from polo.service import Exporter
 
 log = logging.getLogger("polo")
+SHUTDOWN_GRACE_SECONDS = 3.0
 EXIT_CONFIG = 2
 
 
@@ -122,14 +126,32 @@ def serve_forever(exporter: Exporter, listen_key: str = "web.listen_address") ->
         problem = f"cannot listen on {host}:{port}: {err.strerror or err}"
         print(f"polo-exporter: config error: {ConfigError(where, listen_key, problem)}", file=sys.stderr)
         return EXIT_CONFIG
+    stopping = threading.Event()
+
+    def on_signal(signum, _frame):
+        log.info("%s received: shutting down", signal.Signals(signum).name)
+        stopping.set()
+
+    # Explicit handlers: as PID 1 in a container SIGTERM is otherwise ignored, and SIGINT's
+    # KeyboardInterrupt would land in whatever the main thread happens to run.
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
     exporter.start()
+    threading.Thread(target=server.serve_forever, name="polo-http", daemon=True).start()
     log.info("listening on http://%s:%d/ (%d accounts, %d regions, sweep every %.0fs)", host, port,
              len(exporter.config.accounts), len(exporter.config.regions), exporter.config.sweep.interval)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        stopping.wait()
     finally:
-        exporter.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        server.shutdown()
         server.server_close()
+        finished = exporter.stop(timeout=SHUTDOWN_GRACE_SECONDS)
+    if not finished:
+        # A call stuck in a socket read cannot be interrupted, and the thread pool's exit hook
+        # would wait for it. State files are written atomically, so abandoning is safe.
+        log.warning("abandoning in-flight AWS calls to exit now")
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
     return 0

@@ -16,7 +16,7 @@ from polo.exposition import Family, Payload, render
 from polo.metrics import inventory_families, self_families
 from polo.model import Inventory, Snapshot
 from polo.roster import Roster
-from polo.sweep import Sweeper
+from polo.sweep import SweepCancelled, Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,8 @@ class Exporter:
 
     def health(self, now: float | None = None) -> tuple[bool, str]:
         now = time.time() if now is None else now
+        if self._thread is not None and not self._thread.is_alive() and not self._stop.is_set():
+            return False, "the sweeper thread has stopped"
         if self._render_error:
             return False, f"the last render failed ({self._render_error}); /metrics is stale"
         snapshot = self._published[0]
@@ -144,14 +146,24 @@ class Exporter:
         self._thread = threading.Thread(target=self._loop, name="polo-sweeper", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop sweeping: a running sweep is cancelled (its in-flight calls abandoned, nothing
+        half-published). True if the sweeper ended within `timeout` seconds and left no call
+        running (the thread pool's exit hook would wait for one)."""
         self._stop.set()
+        self.sweeper.cancel()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive() and not self.sweeper.abandoned
+        return True
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
                 self.sweep_once()
+            except SweepCancelled:
+                return
             except Exception:
                 log.exception("sweep crashed")
             self._stop.wait(max(0.0, self.config.sweep.interval - (time.monotonic() - started)))

@@ -42,6 +42,7 @@ class Sweeper:
         # Reentrant: a future that is already done runs its callback inside add_done_callback.
         self._lock = threading.RLock()
         self._cancelled = threading.Event()
+        self.abandoned = 0  # tasks still running when a sweep was cancelled
 
     def cancel(self) -> None:
         """Shutting down: start no more tasks, and make a running sweep raise SweepCancelled."""
@@ -94,7 +95,8 @@ class Sweeper:
                         launch(account_id)
             while not all_done.wait(0.25):
                 if self._cancelled.is_set():
-                    raise SweepCancelled(f"{total - len(results)} of {total} tasks unfinished")
+                    self.abandoned = total - len(results)
+                    raise SweepCancelled(f"{self.abandoned} of {total} tasks unfinished")
         finally:  # on cancel, in-flight calls are abandoned (their threads end with their timeouts)
             pool.shutdown(wait=not self._cancelled.is_set(), cancel_futures=True)
 
