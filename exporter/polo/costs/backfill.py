@@ -9,6 +9,7 @@ the exporter, so final days already bought are not bought again.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 
 from polo.atomic import write_atomically
@@ -57,6 +58,9 @@ def run_backfill(config: Config, since: str, out: str, now: dt.datetime | None =
     days = {day: costs for day, costs in source.store.daily_costs().items() if first <= day < now.date()}
     try:
         write_atomically(out, openmetrics_lines(days, AccountNames(config)))
+        # readable by promtool running as another user (the compose stack's backfill-blocks):
+        # the atomic write's temporary file is created 0600
+        os.chmod(out, 0o644)
     except OSError as exc:
         print(f"polo-exporter: backfill: cannot write {out}: {exc.strerror}", file=sys.stderr)
         return 1
