@@ -238,3 +238,24 @@ def test_resource_search_matches_name_or_id_case_insensitively(prometheus):
     _, by_id = resources_table(prometheus, some_id[-8:])
     assert some_id in by_id.fields["resource_id"]
     assert by_id.length < by_name.length
+
+
+@pytest.mark.e2e
+def test_daily_cost_panels_read_each_backfilled_day_once(prometheus):
+    """The per-day expression on its 1-day step gives, at midnight D+1, exactly day D's
+    backfilled total; the live series (yesterday's figure) agrees with yesterday's history, so
+    the seam between the two neither doubles nor drops a day."""
+    sys.path.insert(0, str(REPO / "grafana"))
+    from boards.common import daily_cost
+
+    today = time.time() // gs.DAY * gs.DAY
+    days = 60
+    every_account = 'account=~".*"'
+    series = prometheus.query_range(f"sum({daily_cost(every_account)})", today - days * gs.DAY, today, gs.DAY)
+    (points,) = [s["values"] for s in series]
+    assert len(points) == days + 1
+    for midnight, value in points:
+        day_total = prometheus.query('sum(polo_cost_daily_usd{job=""})', time=midnight - 1)
+        assert float(value) == pytest.approx(float(day_total[0]["value"][1]), rel=1e-9)
+    live = prometheus.query('sum(polo_cost_daily_usd{job="polo"})')
+    assert float(live[0]["value"][1]) == pytest.approx(float(points[-1][1]), rel=1e-6)

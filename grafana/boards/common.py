@@ -76,8 +76,9 @@ def neutral() -> cogbuilder.Builder[dm.ThresholdsConfig]:
 def query_variable(name: str, label: str, query: str, multi: bool = True) -> dashboard.QueryVariable:
     variable = (dashboard.QueryVariable(name).label(label).datasource(DATASOURCE).query(query)
                 .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC))
-    if multi:
-        variable = variable.multi(True).include_all(True).all_value(".*")
+    if multi:  # "All" by default, sent as .* (labels a resource lacks, such as state, match too)
+        variable = (variable.multi(True).include_all(True).all_value(".*")
+                    .current(dm.VariableOption(text="All", value="$__all", selected=True)))
     return variable
 
 
