@@ -237,3 +237,13 @@ def test_cancel_ends_a_sweep_stuck_on_a_hung_call(moto):
     runner.join(timeout=10)
     release.set()
     assert not runner.is_alive() and outcome
+
+
+def test_credentials_come_from_botocores_own_assume_role_fetcher(moto):
+    from botocore.credentials import DeferredRefreshableCredentials
+
+    config = make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"], aws={"external_id": "x-1"})
+    exporter = make_exporter(config)
+    credentials = exporter.access.session(config.account(ACCOUNT_A)).get_credentials()
+    assert isinstance(credentials, DeferredRefreshableCredentials)
+    assert credentials.method == "polo-assume-role" and credentials.get_frozen_credentials().token

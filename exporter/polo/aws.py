@@ -12,7 +12,9 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.config import Config as BotoConfig
-from botocore.credentials import RefreshableCredentials
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher, CredentialProvider, CredentialResolver, DeferredRefreshableCredentials,
+)
 
 from polo.config import Account, AwsSettings
 from polo.errors import CodedError, error_code
@@ -26,6 +28,27 @@ class AssumeRoleError(CodedError):
 
     def __init__(self, account: Account, code: str):
         super().__init__(code, f"cannot assume the role of account {account.id}: {code}")
+
+
+class _NoCache(dict):
+    """The fetcher's credential cache, disabled: the refreshable credentials decide when to
+    assume the role again, and a cached answer would defeat a refresh they asked for."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
+class _Fixed(CredentialProvider):
+    """A credential provider chain of one: the account's assumed-role credentials."""
+
+    METHOD = "polo-assume-role"
+
+    def __init__(self, credentials):
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self):
+        return self._credentials
 
 
 class ApiStats:
@@ -111,30 +134,39 @@ class AwsAccess:
                                               config=self.client_config)
             return self._sts
 
-    def _assume(self, account: Account) -> dict:
-        params = {"RoleArn": account.role_arn, "RoleSessionName": self.settings.session_name,
-                  "DurationSeconds": 3600}
+    def _credentials(self, account: Account) -> DeferredRefreshableCredentials:
+        """botocore's own assume-role fetcher behind refreshable credentials: the role is
+        assumed again before the temporary credentials expire. Any failure, first or at a
+        refresh inside a collector's call, is an AssumeRoleError for this account alone."""
+        source = self._base.get_credentials()
+        extra = {"RoleSessionName": self.settings.session_name, "DurationSeconds": 3600}
         if account.external_id:
-            params["ExternalId"] = account.external_id
-        try:
-            creds = self._base_sts().assume_role(**params)["Credentials"]
-        except Exception as exc:  # any failure is this account's alone
-            raise AssumeRoleError(account, error_code(exc)) from exc
-        return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
-                "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+            extra["ExternalId"] = account.external_id
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=lambda service, **_source_keys: self._base_sts(),  # already holds them
+            source_credentials=source, role_arn=account.role_arn, extra_args=extra,
+            cache=_NoCache())
+
+        def fetch() -> dict:
+            if source is None:
+                raise AssumeRoleError(account, "NoCredentials")
+            try:
+                return fetcher.fetch_credentials()
+            except Exception as exc:
+                raise AssumeRoleError(account, error_code(exc)) from exc
+
+        return DeferredRefreshableCredentials(refresh_using=fetch, method="polo-assume-role")
 
     def session(self, account: Account) -> boto3.Session:
         """The account's session; assumes the role on first use, refreshes before expiry."""
         with self._account_lock(account.id):
             session = self._sessions.get(account.id)
             if session is None:
-                credentials = RefreshableCredentials.create_from_metadata(
-                    metadata=self._assume(account),
-                    refresh_using=lambda: self._assume(account),
-                    method="sts-assume-role")
+                credentials = self._credentials(account)
+                credentials.get_frozen_credentials()  # assume now: a denied role fails here, once
                 core = botocore.session.get_session()
                 core.register_component("data_loader", self._loader)
-                core._credentials = credentials  # botocore's documented way to inject refreshable creds
+                core.register_component("credential_provider", CredentialResolver([_Fixed(credentials)]))
                 self.stats.attach(core.register, account.id)
                 session = boto3.Session(botocore_session=core)
                 self._sessions[account.id] = session
