@@ -207,22 +207,25 @@ def table_frame(ref: str, result: list[dict], several_queries: bool) -> Frame:
 
 
 def merge(frames: list[Frame]) -> list[Frame]:
-    """Grafana's "merge": one table; rows whose shared fields hold the same values become one."""
-    merged = Frame(frames[0].ref, {})
+    """Grafana's "merge": one table keyed on the fields every frame has; a row joins an earlier
+    row with the same key when none of their values conflict, else it is a row of its own."""
+    if len(frames) < 2:
+        return frames
+    names = list(dict.fromkeys(name for frame in frames for name in frame.fields))
+    key_names = [n for n in names if all(n in frame.fields for frame in frames)]
     rows: list[dict] = []
+    by_key: dict[tuple, list[dict]] = {}
     for frame in frames:
-        shared = [name for name in frame.fields if name in merged.fields]
-        index = {tuple(row.get(n) for n in shared): row for row in rows}
-        for name in frame.fields:
-            merged.fields.setdefault(name, [])
         for row in frame.rows():
-            target = index.get(tuple(row[n] for n in shared)) if shared else None
+            candidates = by_key.setdefault(tuple(row[n] for n in key_names), [])
+            target = next((c for c in candidates
+                           if all(c.get(n) in (None, v) for n, v in row.items())), None)
             if target is None:
-                rows.append(dict(row))
-            else:
-                target.update(row)
-    merged.fields = {name: [row.get(name) for row in rows] for name in merged.fields}
-    return [merged]
+                target = {}
+                candidates.append(target)
+                rows.append(target)
+            target.update(row)
+    return [Frame(frames[0].ref, {name: [row.get(name) for row in rows] for name in names})]
 
 
 def transform(frames: list[Frame], transformations: list[dict]) -> list[Frame]:
