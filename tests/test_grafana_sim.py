@@ -43,7 +43,8 @@ def test_transformations_filter_by_query_and_name_fields_like_grafana():
     edges = gs.table_frame("edges", [{"metric": {"id": "a->b", "source": "a", "target": "b"}, "value": [1, "1"]}], True)
     out = gs.transform([nodes, edges], [
         {"id": "calculateField", "filter": {"id": "byRefId", "options": "nodes"},
-         "options": {"mode": "reduceRow", "reduce": {"reducer": "sum", "include": ["Value #nodes"]}, "alias": "mainstat"}},
+         "options": {"mode": "reduceRow", "alias": "mainstat",
+                     "reduce": {"reducer": "sum", "include": ["Value #nodes"]}}},
         {"id": "organize", "options": {"excludeByName": {"Time": True}, "renameByName": {"title": "mainstat2"}}},
         {"id": "filterFieldsByName", "filter": {"id": "byRefId", "options": "edges"},
          "options": {"include": {"names": ["id", "source", "target"]}}},

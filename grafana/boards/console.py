@@ -30,5 +30,6 @@ def with_console_url(expr: str) -> str:
     out = f'label_join({expr}, "console_url", "|", "region", "resource_type", "resource_id")'
     for resource_type, page in sorted(PAGES.items()):
         replacement = page.format(r="${1}", id="${2}")
-        out = f'label_replace({out}, "console_url", "{replacement}", "console_url", "([^|]+)\\\\|{resource_type}\\\\|(.+)")'
+        pattern = f"([^|]+)\\\\|{resource_type}\\\\|(.+)"
+        out = f'label_replace({out}, "console_url", "{replacement}", "console_url", "{pattern}")'
     return out

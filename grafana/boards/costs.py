@@ -79,8 +79,8 @@ def build():
             [instant(f"sum(polo_cost_golden_date_usd{{{ACCOUNT}}})")], width=6),
         timeseries_panel(
             "Each account against its golden-date baseline", "Daily spend of each account divided by its "
-            "spend on the golden date (as exported at the end of the range): 100% is the baseline. Above the red line at 120% an account grew "
-            "by a fifth.", PERCENT,
+            "spend on the golden date (as exported at the end of the range): 100% is the baseline. Above "
+            "the red line at 120% an account grew by a fifth.", PERCENT,
             [series(f"sum by (account) ({DAILY}) / on (account) sum by (account) "
                     f"(polo_cost_golden_date_usd{{{ACCOUNT}}} @ end())", "{{account}}", interval="1d")],
             thresholds=green_red(1.2), width=24, height=10),

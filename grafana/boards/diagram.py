@@ -102,7 +102,8 @@ def account_nodes() -> str:
 
 def edges() -> str:
     # VPCs hang off their account; everything else off its parent in the same account and region.
-    vpc_edges = f'label_join({copy(VPCS, "source", "account_id")}, "target", "/", "account_id", "region", "resource_id")'
+    vpc_edges = (f'label_join({copy(VPCS, "source", "account_id")}, "target", "/", '
+                 '"account_id", "region", "resource_id")')
     others = (f'label_join(label_join({CHILDREN}, "source", "/", "account_id", "region", "parent_id"), '
               f'"target", "/", "account_id", "region", "resource_id")')
     return f'label_join({vpc_edges} or {others}, "id", "->", "source", "target")'
