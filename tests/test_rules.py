@@ -72,6 +72,21 @@ def test_promtool_unit_tests_pass(unit_test):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_unit_tests_evaluate_thresholds_and_aggregates_first():
+    """promtool evaluates rule groups in no fixed order unless told: with steps longer than
+    5 minutes, an alert evaluated before its threshold reads a stale one and stays quiet."""
+    for path in sorted(UNIT_TESTS.glob("*_test.yml")):
+        spec = yaml.safe_load(path.read_text())
+        groups = [group for rule_file in spec["rule_files"]
+                  for group in yaml.safe_load((UNIT_TESTS / rule_file).read_text())["groups"]]
+        alerting = [group["name"] for group in groups if any("alert" in rule for rule in group["rules"])]
+        recording = [group["name"] for group in groups if group["name"] not in alerting]
+        if alerting and recording:
+            order = spec.get("group_eval_order", [])
+            assert sorted(order) == sorted(alerting + recording), path.name
+            assert order[:len(recording)] == [name for name in order if name in recording], path.name
+
+
 def test_metric_name_extraction():
     names, recorded = metric_names(
         'sum(rate(polo_aws_api_calls_total[5m])) / account:polo_cost_daily_usd:sum '
