@@ -105,7 +105,7 @@ def test_health_fails_when_the_sweeper_thread_dies(moto):
             swept.set()
             raise OverflowError("timestamp out of range for platform time_t")
 
-    exporter._stop = Dying()
+    exporter._wake = Dying()  # the event the sweeper waits on between sweeps
     exporter.start()
     assert swept.wait(30)
     exporter._thread.join(10)

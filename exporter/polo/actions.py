@@ -92,8 +92,9 @@ def days(n: float) -> str:
 
 def total(costs: Iterable[float | None]) -> float | None:
     """Sum, or None if any part has no price: a partial sum would hide the gap."""
-    costs = list(costs)
-    return None if any(c is None for c in costs) else sum(costs)
+    parts = list(costs)
+    known = [c for c in parts if c is not None]
+    return None if len(known) != len(parts) else sum(known)
 
 
 Outcome = tuple[str, float | None] | None  # (reason, savings), or None when not flagged
@@ -279,9 +280,12 @@ class ActionSource:
         self._memory: dict[Key, float] | None = None
         self.errors: Counter[str] = Counter({"corrupt": 0, "write": 0})
 
-    def reconfigure(self, config: Config) -> None:
+    def reconfigure(self, config: Config, access=None) -> None:
         self.settings = config.actions
         self.names = AccountNames(config)
+        path = Path(config.state_dir) / first_seen.FILE_NAME
+        if path != self.path:  # a new state_dir: its own memory, read on next use
+            self.path, self._memory = path, None
 
     def findings(self, snapshot: Snapshot) -> list[Finding]:
         if self._memory is None:

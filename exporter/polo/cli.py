@@ -19,7 +19,7 @@ from polo.config import Config, ConfigError, load_config, split_listen_address
 from polo.costs.source import CostSource
 from polo.pricing import PriceTable
 from polo.resource_costs import ResourceCostSource
-from polo.service import Exporter
+from polo.service import Exporter, MetricSource
 
 log = logging.getLogger("polo")
 SHUTDOWN_GRACE_SECONDS = 3.0
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load(args) -> Config:
+def load(args, demo_state_dir: str | None = None) -> Config:
     path = args.config or (example_config_path() if args.demo else None)
     if path is None:
         raise ConfigError("(command line)", "--config", "is required (or use --demo)")
@@ -61,7 +61,7 @@ def load(args) -> Config:
             raise ConfigError("(command line)", "--web.listen-address", str(err)) from None
         config = replace(config, listen_address=args.listen_address)
     if args.demo:  # the demo never writes state next to the user's files
-        config = replace(config, state_dir=tempfile.mkdtemp(prefix="polo-demo-"))
+        config = replace(config, state_dir=demo_state_dir or tempfile.mkdtemp(prefix="polo-demo-"))
     return config
 
 
@@ -69,7 +69,8 @@ def make_exporter(config: Config) -> Exporter:
     access = AwsAccess(config.aws, home_region=config.regions[0],
                        max_pool_connections=max(10, config.sweep.workers))
     # Sharded: one Cost Explorer reader (shard 0), since the payer's view covers every account.
-    sources = [CostSource(config, access)] if config.costs.enabled and config.shard.index == 0 else []
+    sources: list[MetricSource] = (
+        [CostSource(config, access)] if config.costs.enabled and config.shard.index == 0 else [])
     prices = PriceTable.load()
     sources += [ResourceCostSource(config, prices), ActionSource(config, prices)]
     return Exporter(config, access, sources)
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             from polo.costs.backfill import run_backfill
             return run_backfill(config, args.since, args.out)
         exporter = make_exporter(config)
+        exporter.loader = lambda: load(args, demo_state_dir=config.state_dir)  # --web.listen-address etc. still apply
         if args.once:
             exporter.run_sources_once()
             exporter.sweep_once()
@@ -135,6 +137,7 @@ def serve_forever(exporter: Exporter, listen_key: str = "web.listen_address") ->
     # Explicit handlers: as PID 1 in a container SIGTERM is otherwise ignored, and SIGINT's
     # KeyboardInterrupt would land in whatever the main thread happens to run.
     previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: exporter.reload())  # like Prometheus
     exporter.start()
     threading.Thread(target=server.serve_forever, name="polo-http", daemon=True).start()
     log.info("listening on http://%s:%d/ (%d accounts, %d regions, sweep every %.0fs)", host, port,

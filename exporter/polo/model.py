@@ -9,7 +9,7 @@ import datetime as dt
 import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Collection, Iterable, Mapping
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -155,6 +155,7 @@ class Inventory:
         self._status: dict[TaskKey, TaskStatus] = {}
         self._last_success: float | None = None
         self._departed: set[str] = set()  # accounts whose tombstones outlive them
+        self._tombstone_task: dict[tuple, TaskKey] = {}  # which listing each tombstone left
 
     def retain(self, accounts: Collection[str], now: float, departed: Collection[str] = ()) -> None:
         """Forget every account but `accounts`. Resources of `departed` accounts (gone from the
@@ -164,11 +165,22 @@ class Inventory:
             for resource in self._live.pop(task, {}).values():
                 if task.account_id in departed:
                     self._tombstones.setdefault(resource.key, Tombstone(resource, now))
+                    self._tombstone_task[resource.key] = task
             self._status.pop(task, None)
         self._departed = (self._departed | set(departed)) - set(accounts)
         self._tombstones = {k: t for k, t in self._tombstones.items()
                             if k[0] in accounts or k[0] in self._departed}
+        self._tombstone_task = {k: self._tombstone_task[k] for k in self._tombstones}
         self._departed &= {key[0] for key in self._tombstones}
+
+    def retain_tasks(self, keep: Callable[[TaskKey], bool]) -> None:
+        """Forget the tasks a new config no longer runs (a collector or region dropped): their
+        resources were not deleted, so they get no tombstones; their series simply end."""
+        for task in [t for t in self._status.keys() | self._live.keys() if not keep(t)]:
+            self._live.pop(task, None)
+            self._status.pop(task, None)
+        self._tombstones = {k: t for k, t in self._tombstones.items() if keep(self._tombstone_task[k])}
+        self._tombstone_task = {k: self._tombstone_task[k] for k in self._tombstones}
 
     def apply(self, results: Iterable[TaskResult], now: float, sweep_duration: float = 0.0,
               accounts_up: Mapping[str, bool] | None = None) -> Snapshot:
@@ -183,10 +195,11 @@ class Inventory:
                 continue
             # A task lists one type in one account and region (S3: globally unique bucket
             # names), so the resource id alone keys it: no key tuple kept per resource.
-            current = {r.resource_id: r for r in result.resources}
+            current = {r.resource_id: r for r in result.resources or ()}
             for resource_id, gone in self._live.get(result.task, {}).items():
                 if resource_id not in current and gone.key not in self._tombstones:
                     self._tombstones[gone.key] = Tombstone(gone, now)
+                    self._tombstone_task[gone.key] = result.task
             if self._tombstones:
                 for resource in current.values():
                     self._tombstones.pop(resource.key, None)
@@ -194,8 +207,10 @@ class Inventory:
             self._status[result.task] = TaskStatus(
                 ok=True, duration=result.duration, error="", last_success=now,
                 resources=len(current))
-        self._tombstones = {k: t for k, t in self._tombstones.items()
-                            if now - t.deleted_at < self.prune_window}
+        if self._tombstone_task:  # expired or resurrected tombstones
+            self._tombstones = {k: t for k, t in self._tombstones.items()
+                                if now - t.deleted_at < self.prune_window}
+            self._tombstone_task = {k: self._tombstone_task[k] for k in self._tombstones}
         sweep_ok = not results or any(r.ok for r in results)
         if sweep_ok:
             self._last_success = now

@@ -25,7 +25,7 @@ class ResourceCostSource:
         self.names = AccountNames(config)
         self._logged: set[tuple[str, str, str]] = set()
 
-    def reconfigure(self, config: Config) -> None:
+    def reconfigure(self, config: Config, access=None) -> None:
         self.names = AccountNames(config)
 
     def families(self, snapshot: Snapshot | None) -> list[Family]:

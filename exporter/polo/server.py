@@ -92,6 +92,18 @@ def make_handler(exporter, timeout: float):
             else:
                 self._send(404, b"not found\n", {"Content-Type": "text/plain; charset=utf-8"})
 
+        def do_POST(self):
+            self._head = False
+            path, text = self.path.split("?", 1)[0], {"Content-Type": "text/plain; charset=utf-8"}
+            if path == "/-/reload":  # like Prometheus: re-read the config file (the body is ignored)
+                ok, reason = exporter.reload()
+                body = reason if ok else f"failed to reload config: {reason}"
+                self._send(200 if ok else 500, body.encode() + b"\n", text)
+            elif path in ("/", "/metrics", "/healthz"):
+                self._send(405, b"method not allowed\n", text | {"Allow": "GET, HEAD"})
+            else:
+                self._send(404, b"not found\n", text)
+
         def _send(self, status: int, body: bytes, headers: dict[str, str]):
             self._send_pieces(status, (body,), len(body), headers)
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Iterable, Protocol
+from dataclasses import replace
+from typing import Callable, Iterable, Protocol
 
 from polo.aws import AwsAccess
-from polo.config import Config
+from polo.config import Config, ConfigError, load_config
 from polo.exposition import Family, Payload, render
 from polo.metrics import inventory_families, self_families
 from polo.model import Inventory, Snapshot
 from polo.roster import Roster
-from polo.sweep import SweepCancelled, Sweeper
+from polo.sweep import GLOBAL, SweepCancelled, Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class MetricSource(Protocol):
     A source with background work of its own (Cost Explorer refreshes) may also define
     `start(publish)`, called once when the exporter starts, calling `publish()` whenever it
     has new data, and `run_once()`, which does that work synchronously for --once, and
-    `reconfigure(config)`, called when the accounts or the config change.
+    `reconfigure(config, access)`, called when the accounts or the config change.
     """
 
     def families(self, snapshot: Snapshot | None) -> Iterable[Family]: ...
@@ -39,6 +40,7 @@ class Exporter:
         self.access = access
         self.sources = list(sources)
         self.roster = Roster(config, access)
+        self.reload_ok, self.reload_success_time = True, time.time()  # the config given at start
         self.sweeper = Sweeper(config, access)
         self.inventory = Inventory(config.sweep.prune_window)
         self.snapshot: Snapshot | None = None  # the latest sweep, published or not
@@ -49,8 +51,45 @@ class Exporter:
         self._publish_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Live reload: a validated config waits here for the start of the next sweep, which a
+        # reload starts at once (_wake), so a sweep never changes config half-way.
+        self.loader: Callable[[], Config] = lambda: load_config(self.config.path)
+        self._pending: Config | None = None
+        self._wake = threading.Event()
+        self._reload_lock = threading.Lock()
+
+    def reload(self) -> tuple[bool, str]:
+        """Re-read the config (SIGHUP, POST /-/reload). A bad one is refused, logged and shown in
+        polo_config_last_reload_successful; the running config, inventory and cost state stay."""
+        with self._reload_lock:
+            try:
+                config = self.loader()
+            except ConfigError as err:
+                self.reload_ok = False
+                log.error("config reload refused, keeping the running config: %s", err)
+                self.publish()
+                return False, str(err)
+            self._pending = config
+            self.reload_ok, self.reload_success_time = True, time.time()
+        log.info("config %s reloaded; applied at the start of the next sweep, starting now", config.path)
+        self._wake.set()
+        return True, "config reloaded"
+
+    def _apply_pending(self) -> None:
+        with self._reload_lock:
+            config, self._pending = self._pending, None
+        if config is None:
+            return
+        if config.listen_address != self.config.listen_address:
+            log.warning("web.listen_address changed to %s: it takes effect on restart", config.listen_address)
+            config = replace(config, listen_address=self.config.listen_address)
+        if (config.aws, config.regions[0]) != (self.config.aws, self.config.regions[0]):
+            self.access = AwsAccess(config.aws, home_region=config.regions[0], stats=self.access.stats,
+                                    max_pool_connections=max(10, config.sweep.workers))
+        self.roster.rebase(config, self.access)
 
     def sweep_once(self) -> Snapshot:
+        self._apply_pending()
         self.settle_accounts(time.time())
         outcome = self.sweeper.run()
         self.snapshot = self.inventory.apply(outcome.results, time.time(), outcome.duration,
@@ -79,9 +118,12 @@ class Exporter:
         self.config = config
         self.sweeper = Sweeper(config, self.access)
         self.inventory.prune_window = config.sweep.prune_window
+        # collectors or regions dropped by a reload: their series end (nothing was deleted)
+        self.inventory.retain_tasks(lambda task: task.collector in config.collectors and (
+            task.region in config.regions or task.region == GLOBAL))
         for source in self.sources:
             if hasattr(source, "reconfigure"):
-                source.reconfigure(config)
+                source.reconfigure(config, self.access)
 
     @property
     def payload(self) -> Payload:
@@ -109,6 +151,14 @@ class Exporter:
             except Exception:  # a broken source must not blank the inventory
                 log.exception("metric source %s failed", type(source).__name__)
         yield from self.roster.families(self.config)
+        reload_ok = Family("polo_config_last_reload_successful", "gauge",
+                           "1 if the last config (re)load succeeded, 0 if the running config is older.")
+        reload_ok.add("", 1 if self.reload_ok else 0)
+        reload_time = Family("polo_config_last_reload_success_timestamp_seconds", "gauge",
+                             "When the config was last loaded successfully (start or reload).")
+        reload_time.add("", self.reload_success_time)
+        yield reload_ok
+        yield reload_time
         yield from self_families(snapshot, self.config, self.access.stats)
 
     def failed_tasks(self) -> int:
@@ -151,6 +201,7 @@ class Exporter:
         half-published). True if the sweeper ended within `timeout` seconds and left no call
         running (the thread pool's exit hook would wait for one)."""
         self._stop.set()
+        self._wake.set()
         self.sweeper.cancel()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -166,4 +217,5 @@ class Exporter:
                 return
             except Exception:
                 log.exception("sweep crashed")
-            self._stop.wait(max(0.0, self.config.sweep.interval - (time.monotonic() - started)))
+            self._wake.wait(max(0.0, self.config.sweep.interval - (time.monotonic() - started)))
+            self._wake.clear()

@@ -47,15 +47,17 @@ class CostSource:
         self._refresh_lock = threading.Lock()
         self._view = self._summarise(now().date()) if self.store.days else None
 
-    def reconfigure(self, config: Config) -> None:
+    def reconfigure(self, config: Config, access: AwsAccess | None = None) -> None:
         """New accounts or settings; the state file and the figures stay. A new payer, cost
         metric or state_dir needs the state file of that combination: it is loaded then."""
         with self._refresh_lock:
             old, self.config = self.config, config
             self.names = AccountNames(config)
+            payer = config.account(config.costs.account)
+            if (access or self.explorer.access) is not self.explorer.access or payer != self.explorer.account:
+                self.explorer = CostExplorer(access or self.explorer.access, payer, config.costs.metric, self.counter)
             if (old.costs.account, old.costs.metric, old.state_dir) != (
                     config.costs.account, config.costs.metric, config.state_dir):
-                payer = config.account(config.costs.account)
                 self.explorer = CostExplorer(self.explorer.access, payer, config.costs.metric, self.counter)
                 self.store = CostStore(config.state_dir, payer.id, config.costs.metric)
                 self.store.load()
