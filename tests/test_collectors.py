@@ -332,7 +332,8 @@ def test_load_balancers_count_targets_and_page(aws):
     def balancer(name, targets=(), tags=None, groups=1):
         # moto leaves Scheme out of the reply unless it is given (AWS defaults it)
         arn = elb.create_load_balancer(Name=name, Subnets=subnet_ids, Type="application",
-                                       Scheme="internet-facing", **({"Tags": tags} if tags else {}))["LoadBalancers"][0]["LoadBalancerArn"]
+                                       Scheme="internet-facing",
+                                       **({"Tags": tags} if tags else {}))["LoadBalancers"][0]["LoadBalancerArn"]
         for g in range(groups):
             group = elb.create_target_group(Name=f"{name}-{g}", Protocol="HTTP", Port=80, VpcId=vpc_id,
                                             TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]

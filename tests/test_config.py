@@ -69,6 +69,7 @@ def test_tag_label_names_are_sanitised():
     ({"accounts": [{"id": "111111111111", "name": "a", "environment": "qa"}]},
      "accounts[0].environment", "must be one of prod, dev"),
     ({"accounts": [{"id": "111111111111", "environment": "prod"}]}, "accounts[0].name", "is required"),
+    ({"accounts": [{"id": None, "name": "a", "environment": "prod"}]}, "accounts[0].id", "is required"),
     ({"accounts": [{"id": "111111111111", "name": "a", "environment": "prod", "role_arn": "nope"}]},
      "accounts[0].role_arn", "is not an IAM role ARN"),
     (with_(sweep={"interval": "5 minutes"}), "sweep.interval", "bad duration"),

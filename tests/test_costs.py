@@ -340,8 +340,10 @@ def test_demo_daily_groups_match_the_model(demo):
                 key = (result["TimePeriod"]["Start"],) + tuple(group["Keys"])
                 groups[key] = float(group["Metrics"]["UnblendedCost"]["Amount"])
     assert len(pages) == 1 and len(groups) == 3 * 45  # 3 accounts x 15 services, July 18..20
-    assert groups[("2025-07-18", ACCOUNT_B, EC2)] == pytest.approx(model.daily_cost(ACCOUNT_B, EC2, dt.date(2025, 7, 18)))
-    assert groups[("2025-07-20", ACCOUNT_C, S3)] == pytest.approx(model.daily_cost(ACCOUNT_C, S3, dt.date(2025, 7, 20)) / 4)
+    assert groups[("2025-07-18", ACCOUNT_B, EC2)] == pytest.approx(
+        model.daily_cost(ACCOUNT_B, EC2, dt.date(2025, 7, 18)))
+    assert groups[("2025-07-20", ACCOUNT_C, S3)] == pytest.approx(
+        model.daily_cost(ACCOUNT_C, S3, dt.date(2025, 7, 20)) / 4)
     assert not any(day == "2025-07-21" for day, _, _ in groups)  # the future costs nothing
 
 

@@ -23,7 +23,7 @@ from polo.costs.source import CostSource
 from polo.model import Inventory, Resource, TaskKey, TaskResult
 from polo.pricing import PriceTable
 from polo.resource_costs import ResourceCostSource
-from polo.service import Exporter
+from polo.service import Exporter, MetricSource
 
 FIXTURE = Path(__file__).parent / "fixtures" / "golden.prom"
 NOW = dt.datetime(2025, 7, 3, 12, 0, tzinfo=dt.timezone.utc)
@@ -82,7 +82,8 @@ def snapshot():
     first = [TaskResult(task, tuple(found) + ((extra,) if task.collector == "vpcs" else ()), 0.5)
              for task, found in sorted(by_task.items(), key=lambda kv: str(kv[0]))]
     inventory.apply(first, T - 300, 2.0, {ACCOUNT_A: True, ACCOUNT_B: True})
-    second = [TaskResult(task, tuple(found), 0.25) for task, found in sorted(by_task.items(), key=lambda kv: str(kv[0]))]
+    second = [TaskResult(task, tuple(found), 0.25)
+              for task, found in sorted(by_task.items(), key=lambda kv: str(kv[0]))]
     second.append(TaskResult(TaskKey(ACCOUNT_B, "us-east-1", "ec2_instances"), None, 1.5, error="Throttling"))
     return inventory.apply(second, T, 2.5, {ACCOUNT_A: True, ACCOUNT_B: True})
 
@@ -110,11 +111,12 @@ def golden_exporter(tmp_path: Path) -> Exporter:
     stats.errors.update({(ACCOUNT_B, "ec2", "DescribeInstances", "Throttling"): 1})
     access = AwsAccess(config.aws, home_region="us-east-1", stats=stats)
     prices = PriceTable.load()
-    sources = [CostSource(config, access, now=lambda: NOW), ResourceCostSource(config, prices),
-               ActionSource(config, prices)]
+    sources: list[MetricSource] = [CostSource(config, access, now=lambda: NOW),
+                                   ResourceCostSource(config, prices), ActionSource(config, prices)]
     assert [type(s) for s in sources] == [type(s) for s in cli.make_exporter(config).sources], \
         "a source was added to the CLI: render it here too"
     exporter = Exporter(config, access, sources)
+    exporter.reload_success_time = T - 3600  # the config was loaded at start, an hour before
     exporter.snapshot = snapshot()
     exporter.publish()
     return exporter

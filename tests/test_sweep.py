@@ -112,7 +112,8 @@ def test_throttled_collector_keeps_last_state_and_is_visible(moto):
     assert api_errors[(ACCOUNT_A, "ec2", "DescribeInstances", "RequestLimitExceeded")] == 2  # every attempt counted
     text = exporter.payload.plain.decode()
     assert 'collector="ec2_instances"} 0' in text
-    assert 'polo_aws_api_errors_total{account_id="%s",service="ec2",operation="DescribeInstances",error_code="RequestLimitExceeded"} 2' % ACCOUNT_A in text
+    assert ('polo_aws_api_errors_total{account_id="%s",service="ec2",operation="DescribeInstances",'
+            'error_code="RequestLimitExceeded"} 2' % ACCOUNT_A) in text
 
 
 def test_malformed_reply_fails_only_that_collector(moto):

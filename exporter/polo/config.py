@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NoReturn, overload
 
 import yaml
 
@@ -145,7 +145,8 @@ class Config:
 
 
 def tag_label_name(tag_key: str) -> str:
-    """Prometheus label name for an allow-listed tag key (aws:cloudformation:stack-name -> tag_aws_cloudformation_stack_name)."""
+    """Prometheus label name for an allow-listed tag key
+    (aws:cloudformation:stack-name -> tag_aws_cloudformation_stack_name)."""
     return "tag_" + re.sub(r"[^a-zA-Z0-9_]", "_", tag_key)
 
 
@@ -189,7 +190,7 @@ class _Reader:
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
-    def fail(self, name: str, problem: str):
+    def fail(self, name: str, problem: str) -> NoReturn:
         raise ConfigError(self.file, self.key(name) if name else (self.path or "(top level)"), problem)
 
     def reject_unknown(self, allowed: set[str]):
@@ -199,6 +200,16 @@ class _Reader:
 
     def section(self, name: str) -> "_Reader":
         return _Reader(self.file, self.data.get(name), self.key(name))
+
+    @overload
+    def text(self, name: str, default: str, required: bool = False, secret: bool = False) -> str: ...
+
+    @overload
+    def text(self, name: str, default: None = None, *, required: Literal[True], secret: bool = False) -> str: ...
+
+    @overload
+    def text(self, name: str, default: None = None, required: bool = False,
+             secret: bool = False) -> str | None: ...
 
     def text(self, name: str, default: str | None = None, required: bool = False,
              secret: bool = False) -> str | None:
@@ -268,13 +279,14 @@ def _accounts(file: str, raw: Any, aws: AwsSettings, discovery: bool) -> tuple[A
     if not isinstance(raw, list) or not (raw or discovery):
         raise ConfigError(file, "accounts", "must be a non-empty list of accounts"
                           + ("" if discovery else " (or configure organizations discovery)"))
-    accounts, seen = [], {}
+    accounts: list[Account] = []
+    seen: dict[str, int] = {}
     for index, item in enumerate(raw):
         reader = _Reader(file, item, f"accounts[{index}]")
         reader.reject_unknown({"id", "name", "environment", "role_arn", "external_id"})
-        if "id" not in reader.data:
-            reader.fail("id", "is required")
         account_id = _account_id(reader, "id")
+        if account_id is None:  # missing, or `id: null`
+            reader.fail("id", "is required")
         if account_id in seen:
             reader.fail("id", f"duplicate account id {account_id} (also accounts[{seen[account_id]}])")
         seen[account_id] = index
@@ -342,7 +354,8 @@ def parse_config(data: Any, file: str) -> Config:
     for index, key in enumerate(tag_labels):
         label = tag_label_name(key)
         if label in label_owner:
-            tags_r.fail(f"labels[{index}]", f"tag {shown(key)} and tag {shown(label_owner[label])} both become label {label}")
+            tags_r.fail(f"labels[{index}]",
+                        f"tag {shown(key)} and tag {shown(label_owner[label])} both become label {label}")
         label_owner[label] = key
 
     sweep_r = top.section("sweep")

@@ -46,7 +46,7 @@ def _check_events(text: str) -> None:
             continue
         if not isinstance(event, yaml.NodeEvent):
             continue
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + 1 if event.start_mark else 0
         frame = stack[-1] if stack else None
         if frame is not None and frame["map"] and frame["key"] is None:  # a mapping key
             if not isinstance(event, yaml.ScalarEvent):

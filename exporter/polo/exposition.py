@@ -116,7 +116,7 @@ def render(families: Iterable[Family], chunk_lines: int = 4096) -> Payload:
     series = plain_size = 0
     for family in families:
         lines = iter(family.lines())
-        header = [next(lines), next(lines)]  # HELP and TYPE
+        header: list[str] | None = [next(lines), next(lines)]  # HELP and TYPE
         buffer: list[str] = []
         for line in lines:
             if header:

@@ -120,7 +120,8 @@ def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
                           "1 if all four S3 public access block settings are on for the bucket, else 0.",
                           stream=each(lambda r: 1 if r.details.get("public_access_blocked") else 0, "s3_bucket"))
     nat_bytes = Family("polo_nat_gateway_outbound_7d_bytes", "gauge",
-                       "Bytes a NAT gateway sent to destinations over the last 7 days (CloudWatch BytesOutToDestination).",
+                       "Bytes a NAT gateway sent to destinations over the last 7 days "
+                       "(CloudWatch BytesOutToDestination).",
                        stream=each(lambda r: r.details.get("bytes_out_7d"), "nat_gateway"))
     deleted = Family("polo_resource_deleted_timestamp_seconds", "gauge",
                      "Tombstone: when a resource vanished from a successful listing; exported for the prune window.",
@@ -150,7 +151,8 @@ def self_families(snapshot: Snapshot | None, config: Config, stats: ApiStats) ->
     sweep_ok = Family("polo_sweep_last_success_timestamp_seconds", "gauge",
                       "End of the last sweep in which at least one collector succeeded.")
     if snapshot is not None:
-        for task, status in sorted(snapshot.tasks.items(), key=lambda kv: (kv[0].account_id, kv[0].region, kv[0].collector)):
+        for task, status in sorted(snapshot.tasks.items(),
+                                   key=lambda kv: (kv[0].account_id, kv[0].region, kv[0].collector)):
             account, environment = names(task.account_id)
             labels = label_string(("account_id", "account", "environment", "region", "collector"),
                                   (task.account_id, account, environment, task.region, task.collector))

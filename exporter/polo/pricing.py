@@ -49,7 +49,8 @@ class PriceTable:
                    rds_engine_aliases=data.get("rds_engine_aliases", {}),
                    rds_multi_az_factor=float(data.get("rds_multi_az_factor", 2)))
 
-    def _price(self, region: str, *path: str) -> float | None:
+    def _price(self, region: str, *path: str) -> Any:
+        """The price table's node at `path` (a price, or a list of tiers); None when absent."""
         node: Any = self.regions.get(region)
         for key in path:
             if not isinstance(node, Mapping) or key not in node:
@@ -154,7 +155,7 @@ class PriceTable:
                              self.rds_engine_aliases.get(engine, engine), r.resource_class)
         if hourly is None:
             return None
-        return self.monthly(hourly) * self._az_factor(r) + storage
+        return hourly * self.hours_per_month * self._az_factor(r) + storage
 
     def rds_storage(self, r: Resource) -> float | None:
         """Allocated storage a month; billed whether the instance runs or is stopped."""

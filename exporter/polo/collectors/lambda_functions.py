@@ -28,8 +28,8 @@ def collect(ctx: CollectContext):
     lam = ctx.regional_client("lambda")
     for function in paginate(lam, "list_functions", "Functions"):
         arn = function.get("FunctionArn", "")
-        tags = dict(lam.list_tags(Resource=arn).get("Tags") or {}) if arn else {}
-        tags = MappingProxyType(tags) if tags else EMPTY
+        listed = dict(lam.list_tags(Resource=arn).get("Tags") or {}) if arn else {}
+        tags = MappingProxyType(listed) if listed else EMPTY
         vpc_id = (function.get("VpcConfig") or {}).get("VpcId") or ""
         yield Resource(
             account_id=ctx.account_id,

@@ -16,6 +16,7 @@ targets serves nothing but is still billed. Classic ELBs are not collected.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Mapping
 
 from polo.collectors import CollectContext, paginate
 from polo.model import EMPTY, Resource, tag_dict, timestamp
@@ -25,8 +26,8 @@ SCOPE = "regional"
 TAGS_PER_CALL = 20  # DescribeTags' limit
 
 
-def tags_by_arn(elb, arns: list[str]) -> dict[str, dict]:
-    tags = {}
+def tags_by_arn(elb, arns: list[str]) -> dict[str, Mapping[str, str]]:
+    tags: dict[str, Mapping[str, str]] = {}
     for start in range(0, len(arns), TAGS_PER_CALL):
         reply = elb.describe_tags(ResourceArns=arns[start:start + TAGS_PER_CALL])
         for description in reply.get("TagDescriptions", ()):
@@ -34,9 +35,11 @@ def tags_by_arn(elb, arns: list[str]) -> dict[str, dict]:
     return tags
 
 
-def target_counts(elb) -> tuple[Counter, Counter, Counter]:
+def target_counts(elb) -> tuple[Counter[str], Counter[str], Counter[str]]:
     """Per load balancer ARN: target groups, registered targets, healthy targets."""
-    groups, registered, healthy = Counter(), Counter(), Counter()
+    groups: Counter[str] = Counter()
+    registered: Counter[str] = Counter()
+    healthy: Counter[str] = Counter()
     for group in paginate(elb, "describe_target_groups", "TargetGroups"):
         owners = group.get("LoadBalancerArns") or ()
         if not owners:

@@ -35,7 +35,7 @@ def bytes_out(cloudwatch, gateway_ids: list[str],
     if not gateway_ids:
         return {}
     end = now or dt.datetime.now(dt.timezone.utc)
-    totals: dict[str, float | None] = {g: 0.0 for g in gateway_ids}
+    totals: dict[str, float] = {g: 0.0 for g in gateway_ids}
     try:
         for start in range(0, len(gateway_ids), QUERIES_PER_CALL):
             batch = gateway_ids[start:start + QUERIES_PER_CALL]
@@ -52,14 +52,14 @@ def bytes_out(cloudwatch, gateway_ids: list[str],
             } for query_id, gateway_id in ids.items()]
             for result in paginate(cloudwatch, "get_metric_data", "MetricDataResults",
                                    MetricDataQueries=queries, StartTime=end - WINDOW, EndTime=end):
-                gateway_id = ids.get(result.get("Id"))
+                gateway_id = ids.get(result.get("Id", ""))
                 if gateway_id is not None:
                     totals[gateway_id] += float(sum(result.get("Values") or ()))
     except (ClientError, BotoCoreError) as exc:  # AWS refusals and transport failures alike
         log.warning("CloudWatch GetMetricData for %d NAT gateways failed: %s",
                     len(gateway_ids), error_code(exc))
-        return {g: None for g in gateway_ids}
-    return totals
+        return dict.fromkeys(gateway_ids)
+    return dict(totals)
 
 
 def collect(ctx: CollectContext):

@@ -167,7 +167,7 @@ class CostModel:
                              "MeanValue": f"{mean:.10f}",
                              "PredictionIntervalLowerBound": f"{mean * 0.92:.10f}",
                              "PredictionIntervalUpperBound": f"{mean * 1.08:.10f}"})
-        total = sum(float(p["MeanValue"]) for p in by_month)
+        total = sum(float(str(p["MeanValue"])) for p in by_month)
         return {"Total": {"Amount": f"{total:.10f}", "Unit": "USD"}, "ForecastResultsByTime": by_month}
 
 
@@ -244,19 +244,22 @@ def install_cost_model(config: Config, now: dt.datetime,
     for account in config.accounts:
         visible = everyone if account.id == config.costs.account else (account.id,)
         backend = ce_backends[account.id]["global"]
-        backend.get_cost_and_usage = functools.partial(_handler, model.cost_and_usage, visible, clock)
-        backend.get_cost_forecast = functools.partial(_handler, model.forecast, visible, clock)
+        # moto's backend answers from these: replaced per instance, undone below
+        backend.get_cost_and_usage = functools.partial(  # type: ignore[method-assign]
+            _handler, model.cost_and_usage, visible, clock)
+        backend.get_cost_forecast = functools.partial(  # type: ignore[attr-defined]
+            _handler, model.forecast, visible, clock)
         backends.append(backend)
     original = CostExplorerResponse.__dict__.get("get_cost_forecast")
-    CostExplorerResponse.get_cost_forecast = _get_cost_forecast
+    CostExplorerResponse.get_cost_forecast = _get_cost_forecast  # type: ignore[attr-defined]
 
     def undo() -> None:
         for backend in backends:
             backend.__dict__.pop("get_cost_and_usage", None)
             backend.__dict__.pop("get_cost_forecast", None)
         if original is not None:
-            CostExplorerResponse.get_cost_forecast = original
+            CostExplorerResponse.get_cost_forecast = original  # type: ignore[attr-defined]
         elif "get_cost_forecast" in CostExplorerResponse.__dict__:
-            del CostExplorerResponse.get_cost_forecast
+            del CostExplorerResponse.get_cost_forecast  # type: ignore[attr-defined]
 
     return undo
