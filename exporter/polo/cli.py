@@ -20,6 +20,7 @@ from polo.costs.source import CostSource
 from polo.pricing import PriceTable
 from polo.resource_costs import ResourceCostSource
 from polo.service import Exporter, MetricSource
+from polo.webconfig import WebConfig, load_web_config, scheme
 
 log = logging.getLogger("polo")
 SHUTDOWN_GRACE_SECONDS = 3.0
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="YAML config file (default with --demo: the bundled example)")
     parser.add_argument("--web.listen-address", dest="listen_address", metavar="HOST:PORT",
                         help="address to serve /metrics on (overrides web.listen_address)")
+    parser.add_argument("--web.config.file", dest="web_config_file", metavar="FILE",
+                        help="exporter-toolkit web config: TLS and basic auth (bcrypt) for every endpoint")
     parser.add_argument("--demo", action="store_true",
                         help="run against an in-process simulated AWS (moto): no credentials, no network")
     parser.add_argument("--once", action="store_true",
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     try:
         config = load(args)
+        web_config = load_web_config(args.web_config_file) if args.web_config_file else None
     except ConfigError as err:
         print(f"polo-exporter: config error: {err}", file=sys.stderr)
         return EXIT_CONFIG
@@ -114,15 +118,17 @@ def main(argv: list[str] | None = None) -> int:
             exporter.sweep_once()
             sys.stdout.buffer.write(exporter.payload.plain)
             return 1 if exporter.failed_tasks() else 0
-        return serve_forever(exporter, "--web.listen-address" if args.listen_address else "web.listen_address")
+        return serve_forever(exporter, "--web.listen-address" if args.listen_address else "web.listen_address",
+                             web_config)
 
 
-def serve_forever(exporter: Exporter, listen_key: str = "web.listen_address") -> int:
+def serve_forever(exporter: Exporter, listen_key: str = "web.listen_address",
+                  web_config: WebConfig | None = None) -> int:
     from polo.server import serve
 
     host, port = split_listen_address(exporter.config.listen_address)
     try:
-        server = serve(exporter, host, port)
+        server = serve(exporter, host, port, web_config=web_config)
     except OSError as err:  # a port in use, a host that does not resolve or is not ours
         where = "(command line)" if listen_key.startswith("--") else exporter.config.path
         problem = f"cannot listen on {host}:{port}: {err.strerror or err}"
@@ -140,7 +146,7 @@ def serve_forever(exporter: Exporter, listen_key: str = "web.listen_address") ->
     previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: exporter.reload())  # like Prometheus
     exporter.start()
     threading.Thread(target=server.serve_forever, name="polo-http", daemon=True).start()
-    log.info("listening on http://%s:%d/ (%d accounts, %d regions, sweep every %.0fs)", host, port,
+    log.info("listening on %s://%s:%d/ (%d accounts, %d regions, sweep every %.0fs)", scheme(web_config), host, port,
              len(exporter.config.accounts), len(exporter.config.regions), exporter.config.sweep.interval)
     try:
         stopping.wait()

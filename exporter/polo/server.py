@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from polo import __version__
 from polo.exposition import CONTENT_TYPE
+from polo.webconfig import WebConfig, secured
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +133,11 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-def serve(exporter, host: str, port: int, timeout: float = 30.0) -> Server:
+def serve(exporter, host: str, port: int, timeout: float = 30.0, web_config: WebConfig | None = None) -> Server:
     """Bind now (so a taken port fails fast); the caller runs serve_forever. An IPv6 host
-    ('::', '::1') binds an IPv6 socket; a host name binds its first address."""
+    ('::', '::1') binds an IPv6 socket; a host name binds its first address. `web_config`
+    (--web.config.file) adds TLS and basic auth."""
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
-    server_class = type("Server", (Server,), {"address_family": family})
-    return server_class((host, port), make_handler(exporter, timeout))
+    server_class, handler = secured(type("Server", (Server,), {"address_family": family}),
+                                    make_handler(exporter, timeout), web_config)
+    return server_class((host, port), handler)

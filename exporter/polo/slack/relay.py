@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from polo import __version__
-from polo.config import parse_duration, split_listen_address
+from polo.config import ConfigError, parse_duration, split_listen_address
 from polo.exposition import CONTENT_TYPE
 from polo.slack.delivery import Delivery, make_client
 from polo.slack.messages import Links
@@ -28,6 +28,7 @@ from polo.slack.queue import DurableQueue
 from polo.slack.relay_metrics import RelayMetrics
 from polo.slack.settings import SettingError, fail, read_secret, setup_logging
 from polo.slack.state import RelayState
+from polo.webconfig import WebConfig, load_web_config, scheme, secured
 
 log = logging.getLogger(__name__)
 PROGRAM = "polo-slack-relay"
@@ -163,20 +164,25 @@ def make_handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
 
 
 class RelayServer(ThreadingHTTPServer):
-    """The one place the relay's HTTP server is built (TLS or basic auth would go here)."""
+    """The relay's HTTP server; make_server mixes in TLS and basic auth (polo.webconfig)."""
     daemon_threads = True
     request_queue_size = REQUEST_QUEUE_SIZE
 
 
-def make_server(relay: Relay, host: str, port: int) -> RelayServer:
-    """Bound now, so a taken port fails fast; the caller runs serve_forever."""
-    return RelayServer((host, port), make_handler(relay))
+def make_server(relay: Relay, host: str, port: int, web_config: WebConfig | None = None) -> RelayServer:
+    """Bound now, so a taken port fails fast; the caller runs serve_forever. `web_config`
+    (--web.config.file) adds TLS, and basic auth for everything but POST /alerts/, which
+    carries Alertmanager's bearer token."""
+    server_class, handler = secured(RelayServer, make_handler(relay), web_config, exempt=(("POST", "/alerts/"),))
+    return server_class((host, port), handler)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
     parser.add_argument("--web.listen-address", dest="listen_address", default="0.0.0.0:19882", metavar="HOST:PORT")
+    parser.add_argument("--web.config.file", dest="web_config_file", metavar="FILE",
+                        help="exporter-toolkit web config: TLS and basic auth (bcrypt)")
     parser.add_argument("--state-dir", default="/var/lib/polo-slack-relay",
                         help="queue and group -> message mapping (keep it on a persistent volume)")
     parser.add_argument("--slack-api-url", default="https://slack.com/api/", help="Slack Web API base URL")
@@ -218,18 +224,19 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level)
     try:
         settings = load_settings(args)
-    except SettingError as err:
+        web_config = load_web_config(args.web_config_file) if args.web_config_file else None
+    except (SettingError, ConfigError) as err:
         return fail(PROGRAM, str(err))
     host, port = split_listen_address(settings.listen_address)
     relay = Relay(settings)
     try:
-        server = make_server(relay, host, port)
+        server = make_server(relay, host, port, web_config)
     except OSError as err:
         print(f"{PROGRAM}: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
         return 1
     relay.delivery.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly: the finally below runs
-    log.info("listening on http://%s:%d/ (state in %s, %d notifications queued)", host, port,
+    log.info("listening on %s://%s:%d/ (state in %s, %d notifications queued)", scheme(web_config), host, port,
              settings.state_dir, relay.queue.depth())
     try:
         server.serve_forever()
