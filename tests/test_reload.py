@@ -112,7 +112,8 @@ def test_sighup_and_post_reload_on_the_real_cli_keep_cost_state(tmp_path):
         assert value(text, "polo_config_last_reload_successful") == 1
         assert samples(text, "polo_cost_month_to_date_usd")  # the cost state survived the reload
         assert sum(s.value for s in samples(text, "polo_cost_explorer_requests_total")) == requests
-        assert {s.labels["resource_type"] for s in samples(text, "polo_resource_info")} >= {"vpc", "ec2_instance", "subnet"}
+        types = {s.labels["resource_type"] for s in samples(text, "polo_resource_info")}
+        assert types >= {"vpc", "ec2_instance", "subnet"}
         assert exporter.process.poll() is None
     finally:
         exporter.stop()

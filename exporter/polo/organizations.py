@@ -79,7 +79,9 @@ class AccountDiscovery:
 
     def _read(self, named: frozenset[str]) -> Organisation:
         client = self._client()
-        accounts, inactive, by_status = [], set(), Counter()
+        accounts: list[Account] = []
+        inactive: set[str] = set()
+        by_status: Counter[str] = Counter()
         ou_names: dict[str, str] = {}
         parents: dict[str, tuple[str, str]] = {}
         # 20 is ListAccounts' largest page; asking for it keeps the page count (and calls) low

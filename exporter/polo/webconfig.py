@@ -158,7 +158,7 @@ class SecureServer:
     def finish_request(self, request, client_address):
         tls = self.web_config.tls if self.web_config else None
         if tls is None:
-            return super().finish_request(request, client_address)  # type: ignore[misc]
+            return super().finish_request(request, client_address)
         request.settimeout(HANDSHAKE_TIMEOUT)
         try:
             secure = tls.wrap_socket(request, server_side=True)
@@ -166,7 +166,7 @@ class SecureServer:
             log.info("TLS handshake with %s failed: %s", client_address[0], getattr(err, "reason", None) or err)
             return
         try:
-            super().finish_request(secure, client_address)  # type: ignore[misc]
+            super().finish_request(secure, client_address)
         finally:
             try:
                 secure.shutdown(2)
