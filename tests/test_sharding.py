@@ -10,6 +10,7 @@ from conftest import make_config
 from polo.cli import make_exporter
 from polo.config import ConfigError, ShardSettings
 from polo.costs.source import CostSource
+from polo.server import landing_page
 from polo.sharding import shard_of
 
 ACCOUNTS = 5000
@@ -72,5 +73,7 @@ def test_each_replica_sweeps_and_serves_only_its_share_and_only_shard_0_reads_co
         swept = {s.labels["account_id"] for s in families["polo_collector_up"].samples}
         assert info == swept == {a for a in ids if shard_of(a, 3) == index}
         assert "shard" not in text  # no shard label: replicas differ only by their target labels
+        page = landing_page(exporter).decode()
+        assert f"{index} of 3" in page and all((a in page) == (a in info) for a in ids)
         served.append(info)
     assert set().union(*served) == set(ids) and sum(map(len, served)) == len(ids)

@@ -19,7 +19,7 @@ def landing_page(exporter) -> bytes:
     healthy, reason = exporter.health()
     rows = "".join(
         f"<tr><td>{html.escape(a.id)}</td><td>{html.escape(a.name)}</td><td>{html.escape(a.environment)}</td></tr>"
-        for a in config.accounts)
+        for a in config.own_accounts)
     body = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Polo exporter</title></head>
 <body>
@@ -31,12 +31,13 @@ def landing_page(exporter) -> bytes:
 <tr><th>sweep interval</th><td>{config.sweep.interval:.0f}s</td></tr>
 <tr><th>workers</th><td>{config.sweep.workers} ({config.sweep.per_account_workers} per account)</td></tr>
 <tr><th>prune window</th><td>{config.sweep.prune_window:.0f}s</td></tr>
+<tr><th>shard</th><td>{config.shard.index} of {config.shard.total}</td></tr>
 <tr><th>regions</th><td>{html.escape(", ".join(config.regions))}</td></tr>
 <tr><th>collectors</th><td>{html.escape(", ".join(config.collectors))}</td></tr>
 <tr><th>tag labels</th><td>{html.escape(", ".join(config.tag_labels) or "none")}</td></tr>
 <tr><th>series exported</th><td>{exporter.payload.series}</td></tr>
 </table>
-<h2>Accounts ({len(config.accounts)})</h2>
+<h2>Accounts ({len(config.own_accounts)})</h2>
 <table><tr><th>id</th><th>name</th><th>environment</th></tr>{rows}</table>
 </body></html>
 """
