@@ -117,3 +117,18 @@ def test_sighup_and_post_reload_on_the_real_cli_keep_cost_state(tmp_path):
         assert exporter.process.poll() is None
     finally:
         exporter.stop()
+
+
+def test_a_reload_off_shard_0_stops_cost_explorer_reading_and_cost_series(moto, tmp_path):
+    """Only shard 0 reads Cost Explorer: a replica reloaded to another shard index must not
+    keep exporting cost series next to the new shard 0's (a duplicate organisation total)."""
+    path = tmp_path / "polo.yml"
+    write_config(path, collectors=("vpcs",))
+    exporter = make_exporter(load_config(path))
+    [costs] = [s for s in exporter.sources if type(s).__name__ == "CostSource"]
+    assert samples(exporter.payload.plain.decode(), "polo_budget_monthly_target_usd")
+    write_config(path, collectors=("vpcs",), shard={"index": 1, "total": 2})
+    assert exporter.reload()[0]
+    exporter.sweep_once()
+    assert not costs.active
+    assert not samples(exporter.payload.plain.decode(), "polo_budget_monthly_target_usd")

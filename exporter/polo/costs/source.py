@@ -136,8 +136,9 @@ class CostSource:
         def loop():
             while True:
                 try:
-                    self.refresh()
-                    publish()
+                    if self.active:
+                        self.refresh()
+                        publish()
                 except Exception:  # a bug must not end the refreshes
                     log.exception("cost refresh crashed")
                 time.sleep(self.config.costs.refresh_interval)
@@ -151,7 +152,15 @@ class CostSource:
         account_id, service = key
         return label_string(SERVICE_LABELS, (account_id,) + self.names(account_id) + (service,))
 
+    @property
+    def active(self) -> bool:
+        """False once a reload disables costs or moves this replica off shard 0 (the one
+        Cost Explorer reader): it then neither buys requests nor exports cost series."""
+        return self.config.costs.enabled and self.config.shard.index == 0
+
     def families(self, snapshot=None) -> Iterable[Family]:
+        if not self.active:
+            return []
         settings = self.config.budget
         monthly = Family("polo_budget_monthly_target_usd", "gauge", "Monthly cost target of the organisation.")
         monthly.add("", settings.monthly_target_usd)
