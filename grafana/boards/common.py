@@ -20,6 +20,8 @@ from grafana_foundation_sdk.builders import prometheus as prom
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models import piechart as pm
+from grafana_foundation_sdk.models import prometheus as promm
 
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="polo-prometheus")
 TAGS = ["polo"]
@@ -154,13 +156,8 @@ def instant(expr: str, legend: str = "", ref: str = "A", table_format: bool = Fa
     if legend:
         query = query.legend_format(legend)
     if table_format:
-        query = query.format(dm_table_format())
+        query = query.format(promm.PromQueryFormat.TABLE)
     return query
-
-
-def dm_table_format():
-    from grafana_foundation_sdk.models import prometheus as pm
-    return pm.PromQueryFormat.TABLE
 
 
 # --- panels -------------------------------------------------------------------------------------
@@ -218,25 +215,15 @@ def bar_gauge_panel(title: str, description: str, unit: str, targets: list, thre
 def pie_panel(title: str, description: str, unit: str, targets: list, width: int = 8,
               height: int = 8, link: tuple[str, str] | None = None) -> piechart.Panel:
     panel = _common(piechart.Panel(), title, description, unit, None, width, height)
-    panel = (panel.pie_type(_pie_type()).reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
-             .legend(_pie_legend()))
+    legend = (piechart.PieChartLegendOptions().display_mode(cm.LegendDisplayMode.TABLE)
+              .placement(cm.LegendPlacement.RIGHT).show_legend(True).values([pm.PieChartLegendValues.VALUE]))
+    panel = (panel.pie_type(pm.PieChartType.DONUT).legend(legend)
+             .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False)))
     if link:
         panel = panel.links([link_to(*link)])
     for target in targets:
         panel = panel.with_target(target)
     return panel
-
-
-def _pie_type():
-    from grafana_foundation_sdk.models import piechart as pm
-    return pm.PieChartType.DONUT
-
-
-def _pie_legend():
-    from grafana_foundation_sdk.builders import piechart as pb
-    from grafana_foundation_sdk.models import piechart as pm
-    return (pb.PieChartLegendOptions().display_mode(cm.LegendDisplayMode.TABLE)
-            .placement(cm.LegendPlacement.RIGHT).show_legend(True).values([pm.PieChartLegendValues.VALUE]))
 
 
 def table_panel(title: str, description: str, unit: str, targets: list, thresholds=None,

@@ -13,6 +13,7 @@ from grafana_foundation_sdk.builders import nodegraph
 
 from boards.common import (
     ACCOUNT,
+    DATASOURCE,
     USD,
     account_var,
     environment_var,
@@ -115,7 +116,7 @@ def build():
         "instance -> volume, with NAT gateways, load balancers and RDS. Pick accounts and VPCs to stay under "
         f"the panel's {MAX_NODES:,} nodes (the whole demo estate is about 1,100).",
         "now-24h", ["inventory"], [environment_var(), account_var(), region_var(), vpc_var()])
-    panel = (nodegraph.Panel().title("Estate").datasource(nodegraph_ds()).unit(USD).thresholds(neutral())
+    panel = (nodegraph.Panel().title("Estate").datasource(DATASOURCE).unit(USD).thresholds(neutral())
              .description("Nodes are accounts and resources, with their estimated monthly cost (list prices; 0 "
                           "where Polo does not price the type; an account's is the sum of its priced resources) as "
                           "the main stat. Colour by type: account blue, VPC purple, subnet light purple, instance "
@@ -134,7 +135,3 @@ def build():
                  "include": {"names": EDGE_FIELDS}}, ref="edges")))
     return board.with_panel(panel)
 
-
-def nodegraph_ds():
-    from boards.common import DATASOURCE
-    return DATASOURCE

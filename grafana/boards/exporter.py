@@ -2,6 +2,8 @@
 account and region, AWS API calls and errors, Cost Explorer requests and what they cost."""
 from __future__ import annotations
 
+from grafana_foundation_sdk.models import common as cm
+
 from boards.common import (
     ACCOUNT,
     COUNT,
@@ -89,13 +91,9 @@ def build():
                    thresholds=green_red(5, 1), width=6, height=8),
         stat_panel("Exporter version", "polo_exporter_build_info: the running Polo and Python versions.",
                    "none", [instant("polo_exporter_build_info", "{{version}} (Python {{python_version}})")],
-                   width=6, height=8, text_mode=_name_mode()),
+                   width=6, height=8, text_mode=cm.BigValueTextMode.NAME),
     ]
     for panel in panels:
         board = board.with_panel(panel)
     return board
 
-
-def _name_mode():
-    from grafana_foundation_sdk.models import common as cm
-    return cm.BigValueTextMode.NAME

@@ -29,12 +29,11 @@ SELECTED = f"polo_resource_info{{{FILTERS}}}"
 # PromQL has no OR across two labels in one selector: the union of two selections.
 SEARCHED = (f'(polo_resource_info{{{FILTERS}, name=~"(?i).*$search.*"}} '
             f'or polo_resource_info{{{FILTERS}, resource_id=~"(?i).*$search.*"}})')
-KEY = f'label_join(%s, "key", "/", {", ".join(map(repr, IDENTITY.split(", ")))})'.replace("'", '"')
 
 
 def keyed(expr: str) -> str:
     """One `key` label (account_id/region/type/id): what the table's Merge joins rows on."""
-    return KEY % expr
+    return f'label_join({expr}, "key", "/", "account_id", "region", "resource_type", "resource_id")'
 
 
 COLUMNS = {
