@@ -3,7 +3,9 @@ onward, the top services, week-over-week change, each account against its golden
 and the previous month.
 
 Per-day panels read one value per UTC day (`daily_cost()`, 1-day interval): the point at
-midnight D+1 holds day D, so bars are aligned "before" the point and cover the day they measure."""
+midnight D+1 holds day D, so bars are aligned "before" the point and cover the day they measure.
+Days known only from the live series sit one day late (see docs/queries.md); a new backfill
+puts them in place."""
 from __future__ import annotations
 
 from grafana_foundation_sdk.models import common as cm
