@@ -21,6 +21,11 @@ def use_fake_aws(patch: pytest.MonkeyPatch, region: str = "us-east-1") -> None:
         patch.delenv(name, raising=False)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "fast: pure tests (no simulated AWS, server, subprocess or binary); "
+                                       "the fast tier is python -m pytest -m fast")
+
+
 @pytest.fixture
 def aws_env(monkeypatch):
     use_fake_aws(monkeypatch)

@@ -14,6 +14,7 @@ from polo.metrics import IDENTITY
 from polo.model import Resource, Snapshot, TaskKey, TaskStatus
 from polo.pricing import PriceTable
 
+pytestmark = pytest.mark.fast
 PRICES = PriceTable.load()
 NOW = 1_750_000_000.0
 DAY = 86400.0

@@ -7,6 +7,7 @@ from polo.costs import budget
 
 A, B, U = "111111111111", "222222222222", "999999999999"  # U: an account missing from the config
 EC2, S3 = "Amazon Elastic Compute Cloud - Compute", "Amazon Simple Storage Service"
+pytestmark = pytest.mark.fast
 GOLDEN = dt.date(2025, 6, 21)
 TODAY = dt.date(2025, 7, 3)
 DAYS = {

@@ -8,6 +8,7 @@ import yaml
 from polo.cli import example_config_path, main
 from polo.config import ConfigError, load_config, parse_config, tag_label_name
 
+pytestmark = pytest.mark.fast
 REPO = Path(__file__).resolve().parents[1]
 
 MINIMAL = {"accounts": [{"id": "111111111111", "name": "a", "environment": "prod"}]}
@@ -111,6 +112,7 @@ def test_bad_config_names_file_key_and_problem(tmp_path, capsys, data, key, prob
     assert len(message) < 500, "values are echoed cut short"
 
 
+@pytest.mark.e2e
 def test_missing_file_exits_2_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "polo", "--once", "--config", str(tmp_path / "nope.yml")],
                             capture_output=True, text=True)

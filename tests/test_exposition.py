@@ -12,6 +12,7 @@ from polo.exposition import Family, render
 from polo.metrics import inventory_families, self_families
 from polo.model import Inventory, Resource, TaskKey, TaskResult
 
+pytestmark = pytest.mark.fast
 HOSTILE = ['quote " inside', "back\\slash", "new\nline", "ünïcødé 東京 🚀", "", "trailing\\", "{a=\"b\"}"]
 
 CONFIG = parse_config({
@@ -83,6 +84,7 @@ def test_family_rejects_misnamed_counters():
         Family("polo_things", "counter", "x")
 
 
+@pytest.mark.e2e
 def test_promtool_check_metrics_is_clean():
     payload = render_all(snapshot_with(hostile_resources()))
     result = subprocess.run([require_binary("promtool"), "check", "metrics"], input=payload.plain,

@@ -14,6 +14,8 @@ import platform
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import ACCOUNT_A, ACCOUNT_B, make_config
 from polo import cli
 from polo.actions import ActionSource
@@ -25,6 +27,7 @@ from polo.pricing import PriceTable
 from polo.resource_costs import ResourceCostSource
 from polo.service import Exporter, MetricSource
 
+pytestmark = pytest.mark.fast
 FIXTURE = Path(__file__).parent / "fixtures" / "golden.prom"
 NOW = dt.datetime(2025, 7, 3, 12, 0, tzinfo=dt.timezone.utc)
 T = NOW.timestamp()

@@ -1,6 +1,9 @@
 """Pruning rules of the pure inventory: tombstones, expiry, and no tombstone on failure."""
+import pytest
+
 from polo.model import Inventory, Resource, TaskKey, TaskResult
 
+pytestmark = pytest.mark.fast
 EC2 = TaskKey("111111111111", "us-east-1", "ec2_instances")
 S3 = TaskKey("111111111111", "global", "s3_buckets")
 

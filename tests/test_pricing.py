@@ -10,6 +10,7 @@ from polo.model import Resource, Snapshot
 from polo.pricing import PRICED_TYPES, PriceTable
 from polo.resource_costs import ResourceCostSource
 
+pytestmark = pytest.mark.fast
 PRICES = PriceTable.load()
 
 
