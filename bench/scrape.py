@@ -106,7 +106,7 @@ def run(resources: int, scrapes: int, generate_latest_runs: int) -> dict:
         server.server_close()
         thread.join(timeout=10)
 
-    registry, series = prometheus_client_registry(list(exporter._families()))
+    registry, series = prometheus_client_registry(list(exporter._families(exporter.snapshot)))
     generate, compress, text = [], [], b""
     for _ in range(generate_latest_runs):
         started = time.perf_counter()
