@@ -82,14 +82,23 @@ def demo_prometheus(tmp_path_factory):
     with the demo's cost history since the golden date loaded as blocks: what a newcomer's
     Grafana would query. Returned once the `polo` job has been scraped twice."""
     from concurrent.futures import ThreadPoolExecutor
+    from importlib import resources
+
+    import yaml
 
     from stack import load_cost_history, prometheus_config, start_exporter, start_prometheus
 
     workdir = tmp_path_factory.mktemp("demo-stack")
     data_dir = workdir / "prometheus-data"
+    # The bundled demo config, sweeping every minute instead of every 5 so that the demo's
+    # churn (deletions, creations) reaches Prometheus within a test's patience.
+    config = yaml.safe_load(resources.files("polo").joinpath("polo.example.yml").read_text())
+    config["sweep"]["interval"] = "1m"
+    demo_config = workdir / "polo-demo.yml"
+    demo_config.write_text(yaml.safe_dump(config))
     with ThreadPoolExecutor(1) as pool:  # the backfill and the first sweep take about as long
         history = pool.submit(load_cost_history, workdir, data_dir)
-        exporter = start_exporter(workdir)
+        exporter = start_exporter(workdir, "--config", str(demo_config))
         history.result()
     prometheus = None
     try:

@@ -276,6 +276,6 @@ def display_names(panel: dict) -> dict[str, str]:
 
 
 def wait_for_churn(prometheus) -> None:
-    """Tombstones appear once the demo's churn (between its first and second sweep, 5 minutes
-    apart) has deleted something and the exporter has swept again."""
+    """Tombstones appear once the demo's churn (half a sweep interval after start) has deleted
+    something and the exporter has swept again (the `demo_prometheus` demo sweeps every minute)."""
     prometheus.wait_for("polo_resource_deleted_timestamp_seconds", timeout=480)
