@@ -10,7 +10,7 @@ from polo import first_seen
 from polo.actions import ActionSource, evaluate
 from polo.collectors import COLLECTORS, GIB
 from polo.config import ActionSettings
-from polo.metrics import IDENTITY
+from polo.labels import IDENTITY
 from polo.model import Resource, Snapshot, TaskKey, TaskStatus
 from polo.pricing import PriceTable
 

@@ -26,7 +26,7 @@ from polo.collectors import (
     nat_gateways, rds_instances, s3_buckets, security_groups, subnets, vpcs,
 )
 from polo.collectors.security_groups import open_ingress
-from polo.model import Resource
+from polo.model import COLLECTOR_NAMES, Resource
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -95,6 +95,10 @@ def network(ec2):
 
 def ami(ec2):
     return ec2.register_image(Name="base")["ImageId"]
+
+
+def test_the_model_lists_every_collector_in_registry_order():
+    assert tuple(COLLECTORS) == COLLECTOR_NAMES
 
 
 def test_registry_names_and_scopes():

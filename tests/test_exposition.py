@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import require_binary
-from polo.aws import ApiStats
+from polo.api_stats import ApiStats
 from polo.config import parse_config
 from polo.exposition import Family, render
 from polo.metrics import inventory_families, self_families

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import ACCOUNT_A, make_config
 from polo.collectors import GIB
-from polo.metrics import IDENTITY
+from polo.labels import IDENTITY
 from polo.model import Resource, Snapshot
 from polo.pricing import PRICED_TYPES, PriceTable
 from polo.resource_costs import ResourceCostSource

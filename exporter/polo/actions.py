@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 from polo import first_seen
-from polo.collectors import GIB, ebs_volumes
 from polo.config import ActionSettings, Config
 from polo.exposition import Family, label_string
 from polo.first_seen import Key
-from polo.metrics import AccountNames, identity_labels
-from polo.model import Resource, Snapshot
+from polo.labels import AccountNames, identity_labels
+from polo.model import GIB, Resource, Snapshot
 from polo.pricing import PriceTable
 
 DAY = 86400.0
@@ -55,7 +54,7 @@ class Index:
                 self.default_vpcs.add((r.account_id, r.region, r.resource_id))
         # Where volumes were listed at least once: only there does a missing volume mean "gone".
         self.volumes_listed = {(t.account_id, t.region) for t, status in snapshot.tasks.items()
-                               if t.collector == ebs_volumes.NAME and status.last_success is not None}
+                               if t.collector == "ebs_volumes" and status.last_success is not None}
         # Where some listing failed this sweep: resources missing there may just be unlisted.
         self.uncertain = {(t.account_id, t.region) for t, status in snapshot.tasks.items()
                           if not status.ok}

@@ -9,37 +9,11 @@ import platform
 from collections import defaultdict
 
 from polo import __version__
-from polo.aws import ApiStats
+from polo.api_stats import ApiStats
 from polo.config import Config, tag_label_name
-from polo.exposition import Family, escape, label_string
+from polo.exposition import Family, label_string
+from polo.labels import ACCOUNT_LABELS, AccountNames, identity_labels
 from polo.model import Resource, Snapshot
-
-IDENTITY = ("account_id", "account", "environment", "region", "resource_type", "resource_id")
-UNKNOWN = "unknown"
-
-
-class AccountNames:
-    """account_id -> (name, environment); accounts missing from config read 'unknown'."""
-
-    def __init__(self, config: Config):
-        self._names = {a.id: (a.name, a.environment) for a in config.former_accounts + config.accounts}
-        self._prefixes: dict[str, str] = {}
-
-    def __call__(self, account_id: str) -> tuple[str, str]:
-        return self._names.get(account_id, (UNKNOWN, UNKNOWN))
-
-    def prefix(self, account_id: str) -> str:
-        """The account's three identity labels, escaped once per account."""
-        prefix = self._prefixes.get(account_id)
-        if prefix is None:
-            prefix = self._prefixes[account_id] = label_string(IDENTITY[:3], (account_id,) + self(account_id))
-        return prefix
-
-
-def identity_labels(resource: Resource, names: AccountNames) -> str:
-    """label_string(IDENTITY, ...) for the resource, with the account's part cached."""
-    return (f'{names.prefix(resource.account_id)},region="{escape(resource.region)}",'
-            f'resource_type="{escape(resource.resource_type)}",resource_id="{escape(resource.resource_id)}"')
 
 
 def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
@@ -53,7 +27,7 @@ def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
     account_up = Family("polo_account_up", "gauge",
                         "1 if Polo could assume the account's role in the last sweep, else 0.")
     for account in config.own_accounts:
-        labels = label_string(("account_id", "account", "environment"),
+        labels = label_string(ACCOUNT_LABELS,
                               (account.id, account.name, account.environment))
         account_info.add(labels, 1)
         if account.id in snapshot.accounts_up:

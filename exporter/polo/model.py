@@ -12,6 +12,11 @@ from types import MappingProxyType
 from typing import Any, Callable, Collection, Iterable, Mapping
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
+GIB = 1024 ** 3
+# The collectors, in the order a sweep and the docs list them (polo.collectors implements them).
+COLLECTOR_NAMES = ("ec2_instances", "vpcs", "subnets", "security_groups", "ebs_volumes", "ebs_snapshots",
+                   "elastic_ips", "nat_gateways", "load_balancers", "rds_instances", "s3_buckets",
+                   "lambda_functions")
 
 
 class FrozenMapping(Mapping):

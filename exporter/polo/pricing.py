@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Mapping
 
-from polo.collectors import GIB
-from polo.model import Resource
+from polo.model import GIB, Resource
 
 GP3_BASELINE_IOPS = 3000  # included in the gp3 GB-month price
 GP3_BASELINE_THROUGHPUT = 125  # MiB/s, included too

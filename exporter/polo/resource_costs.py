@@ -11,7 +11,7 @@ from collections import Counter
 
 from polo.config import Config
 from polo.exposition import Family, label_string
-from polo.metrics import AccountNames, identity_labels
+from polo.labels import AccountNames, identity_labels
 from polo.model import Snapshot
 from polo.pricing import PRICED_TYPES, PriceTable
 

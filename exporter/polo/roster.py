@@ -12,6 +12,7 @@ from dataclasses import replace
 from polo.aws import AwsAccess
 from polo.config import Account, Config
 from polo.exposition import Family, label_string
+from polo.labels import ACCOUNT_LABELS
 from polo.organizations import AccountDiscovery
 
 
@@ -65,6 +66,6 @@ class Roster:
                           "exported for the prune window.")
         for account, when in sorted(self._former.values(), key=lambda item: item[0].id):
             if config.shard.owns(account.id):
-                departed.add(label_string(("account_id", "account", "environment"),
+                departed.add(label_string(ACCOUNT_LABELS,
                                           (account.id, account.name, account.environment)), when)
         return [departed] + (self.discovery.families() if self.discovery is not None else [])

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-GIB = 1024 ** 3
+from polo.model import GIB
+
+__all__ = ["COLLECTORS", "GIB", "CollectContext", "paginate"]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from polo.costs.budget import midnight_utc
 from polo.costs.explorer import REQUEST_COST_USD
 from polo.costs.source import DAILY_HELP, SERVICE_LABELS, CostSource
 from polo.exposition import escape, format_value, label_string
-from polo.metrics import AccountNames
+from polo.labels import AccountNames
 
 EXIT_USAGE = 2
 NAME = "polo_cost_daily_usd"

@@ -18,10 +18,9 @@ from polo.costs import budget
 from polo.costs.explorer import REQUEST_COST_USD, CostExplorer, RequestCounter
 from polo.costs.store import CostStore
 from polo.exposition import Family, label_string
-from polo.metrics import AccountNames
+from polo.labels import ACCOUNT_LABELS, AccountNames
 
 log = logging.getLogger(__name__)
-ACCOUNT_LABELS = ("account_id", "account", "environment")
 SERVICE_LABELS = ACCOUNT_LABELS + ("service",)
 DAILY_HELP = "Cost of the last complete day (UTC) by account and service."
 
