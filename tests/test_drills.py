@@ -20,6 +20,7 @@ from polo.aws import AwsAccess
 from polo.exposition import Family
 from polo.server import serve
 from polo.service import Exporter
+from polo.source import Source
 
 pytestmark = pytest.mark.e2e
 SECRET_EXTERNAL_ID = "drill-external-id-7f3a9c"
@@ -35,7 +36,7 @@ def get(port, path, timeout=30.0):
         conn.close()
 
 
-class SlowSource:
+class SlowSource(Source):
     """A metric source that takes a while to render, as a large estate does: it widens the
     window between a sweep's end and its payload being served."""
 

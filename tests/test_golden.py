@@ -25,7 +25,8 @@ from polo.costs.source import CostSource
 from polo.model import Inventory, Resource, TaskKey, TaskResult
 from polo.pricing import PriceTable
 from polo.resource_costs import ResourceCostSource
-from polo.service import Exporter, MetricSource
+from polo.service import Exporter
+from polo.source import Source
 
 pytestmark = pytest.mark.fast
 FIXTURE = Path(__file__).parent / "fixtures" / "golden.prom"
@@ -114,7 +115,7 @@ def golden_exporter(tmp_path: Path) -> Exporter:
     stats.errors.update({(ACCOUNT_B, "ec2", "DescribeInstances", "Throttling"): 1})
     access = AwsAccess(config.aws, home_region="us-east-1", stats=stats)
     prices = PriceTable.load()
-    sources: list[MetricSource] = [CostSource(config, access, now=lambda: NOW),
+    sources: list[Source] = [CostSource(config, access, now=lambda: NOW),
                                    ResourceCostSource(config, prices), ActionSource(config, prices)]
     assert [type(s) for s in sources] == [type(s) for s in cli.make_exporter(config).sources], \
         "a source was added to the CLI: render it here too"

@@ -20,6 +20,7 @@ from polo.first_seen import Key
 from polo.labels import AccountNames, identity_labels
 from polo.model import GIB, Resource, Snapshot
 from polo.pricing import PriceTable
+from polo.source import Source
 
 DAY = 86400.0
 # Conditions the first-seen memory ages, when AWS gives no time for them.
@@ -267,7 +268,7 @@ def evaluate(snapshot: Snapshot, settings: ActionSettings, prices: PriceTable,
 ACTION_LABELS = ("action", "reason")
 
 
-class ActionSource:
+class ActionSource(Source):
     """polo_action_info and polo_action_monthly_savings_usd for the latest snapshot; keeps the
     first-seen memory in `config.state_dir` (read on first use, written when it changes)."""
 

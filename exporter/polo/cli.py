@@ -19,7 +19,8 @@ from polo.config import Config, ConfigError, load_config, split_listen_address
 from polo.costs.source import CostSource
 from polo.pricing import PriceTable
 from polo.resource_costs import ResourceCostSource
-from polo.service import Exporter, MetricSource
+from polo.service import Exporter
+from polo.source import Source
 from polo.webconfig import WebConfig, load_web_config, scheme
 
 log = logging.getLogger("polo")
@@ -72,7 +73,7 @@ def make_exporter(config: Config) -> Exporter:
     access = AwsAccess(config.aws, home_region=config.regions[0],
                        max_pool_connections=max(10, config.sweep.workers))
     # Sharded: one Cost Explorer reader (shard 0), since the payer's view covers every account.
-    sources: list[MetricSource] = (
+    sources: list[Source] = (
         [CostSource(config, access)] if config.costs.enabled and config.shard.index == 0 else [])
     prices = PriceTable.load()
     sources += [ResourceCostSource(config, prices), ActionSource(config, prices)]

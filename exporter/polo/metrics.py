@@ -14,6 +14,7 @@ from polo.config import Config, tag_label_name
 from polo.exposition import Family, label_string
 from polo.labels import ACCOUNT_LABELS, AccountNames, identity_labels
 from polo.model import Resource, Snapshot
+from polo.source import Source
 
 
 def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
@@ -153,3 +154,35 @@ def self_families(snapshot: Snapshot | None, config: Config, stats: ApiStats) ->
         errors_family.add(label_string(("account_id", "service", "operation", "error_code"),
                                        (account_id, service, operation, code)), n)
     return families + [calls_family, errors_family]
+
+
+class InventorySource(Source):
+    """The inventory families of the snapshot."""
+
+    required = True
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    def families(self, snapshot: Snapshot | None) -> list[Family]:
+        return [] if snapshot is None else inventory_families(snapshot, self.config)
+
+    def reconfigure(self, config: Config, access=None) -> None:
+        self.config = config
+
+
+class SelfSource(Source):
+    """Polo's own health: build, collectors, sweeps and AWS API counters."""
+
+    required = True
+
+    def __init__(self, config: Config, stats: ApiStats):
+        self.config, self.stats = config, stats
+
+    def families(self, snapshot: Snapshot | None) -> list[Family]:
+        return self_families(snapshot, self.config, self.stats)
+
+    def reconfigure(self, config: Config, access=None) -> None:
+        self.config = config
+        if access is not None:
+            self.stats = access.stats

@@ -14,12 +14,13 @@ from polo.exposition import Family, label_string
 from polo.labels import AccountNames, identity_labels
 from polo.model import Snapshot
 from polo.pricing import PRICED_TYPES, PriceTable
+from polo.source import Source
 
 log = logging.getLogger(__name__)
 GAP_LABELS = ("resource_type", "region", "resource_class")
 
 
-class ResourceCostSource:
+class ResourceCostSource(Source):
     def __init__(self, config: Config, prices: PriceTable):
         self.prices = prices
         self.names = AccountNames(config)

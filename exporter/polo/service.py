@@ -9,36 +9,48 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable
 
 from polo.aws import AwsAccess
 from polo.config import Config, ConfigError, load_config
 from polo.exposition import Family, Payload, render
-from polo.metrics import inventory_families, self_families
+from polo.metrics import InventorySource, SelfSource
 from polo.model import Inventory, Snapshot
 from polo.roster import Roster
+from polo.source import Source
 from polo.sweep import GLOBAL, SweepCancelled, Sweeper
 
 log = logging.getLogger(__name__)
 
 
-class MetricSource(Protocol):
-    """Extra families built from the latest inventory snapshot (costs, actions, ...).
+class ConfigState(Source):
+    """The exporter's own configuration: discovered accounts and the last (re)load."""
 
-    A source with background work of its own (Cost Explorer refreshes) may also define
-    `start(publish)`, called once when the exporter starts, calling `publish()` whenever it
-    has new data, and `run_once()`, which does that work synchronously for --once, and
-    `reconfigure(config, access)`, called when the accounts or the config change.
-    """
+    required = True
 
-    def families(self, snapshot: Snapshot | None) -> Iterable[Family]: ...
+    def __init__(self, exporter: Exporter):
+        self.exporter = exporter
+
+    def families(self, snapshot: Snapshot | None) -> Iterable[Family]:
+        exporter = self.exporter
+        yield from exporter.roster.families(exporter.config)
+        reload_ok = Family("polo_config_last_reload_successful", "gauge",
+                           "1 if the last config (re)load succeeded, 0 if the running config is older.")
+        reload_ok.add("", 1 if exporter.reload_ok else 0)
+        reload_time = Family("polo_config_last_reload_success_timestamp_seconds", "gauge",
+                             "When the config was last loaded successfully (start or reload).")
+        reload_time.add("", exporter.reload_success_time)
+        yield reload_ok
+        yield reload_time
 
 
 class Exporter:
-    def __init__(self, config: Config, access: AwsAccess, sources: Iterable[MetricSource] = ()):
+    def __init__(self, config: Config, access: AwsAccess, sources: Iterable[Source] = ()):
         self.config = config
         self.access = access
-        self.sources = list(sources)
+        self.sources = list(sources)  # costs, prices, actions: between the inventory and Polo's own
+        self._all_sources: list[Source] = [InventorySource(config), *self.sources, ConfigState(self),
+                                           SelfSource(config, access.stats)]
         self.roster = Roster(config, access)
         self.reload_ok, self.reload_success_time = True, time.time()  # the config given at start
         self.sweeper = Sweeper(config, access)
@@ -121,9 +133,8 @@ class Exporter:
         # collectors or regions dropped by a reload: their series end (nothing was deleted)
         self.inventory.retain_tasks(lambda task: task.collector in config.collectors and (
             task.region in config.regions or task.region == GLOBAL))
-        for source in self.sources:
-            if hasattr(source, "reconfigure"):
-                source.reconfigure(config, self.access)
+        for source in self._all_sources:
+            source.reconfigure(config, self.access)
 
     @property
     def payload(self) -> Payload:
@@ -143,23 +154,14 @@ class Exporter:
             self._published, self._render_error = (snapshot, payload), ""
 
     def _families(self, snapshot: Snapshot | None) -> Iterable[Family]:
-        if snapshot is not None:
-            yield from inventory_families(snapshot, self.config)
-        for source in self.sources:
+        for source in self._all_sources:
+            if source.required:
+                yield from source.families(snapshot)
+                continue
             try:
                 yield from source.families(snapshot)
             except Exception:  # a broken source must not blank the inventory
                 log.exception("metric source %s failed", type(source).__name__)
-        yield from self.roster.families(self.config)
-        reload_ok = Family("polo_config_last_reload_successful", "gauge",
-                           "1 if the last config (re)load succeeded, 0 if the running config is older.")
-        reload_ok.add("", 1 if self.reload_ok else 0)
-        reload_time = Family("polo_config_last_reload_success_timestamp_seconds", "gauge",
-                             "When the config was last loaded successfully (start or reload).")
-        reload_time.add("", self.reload_success_time)
-        yield reload_ok
-        yield reload_time
-        yield from self_families(snapshot, self.config, self.access.stats)
 
     def failed_tasks(self) -> int:
         return 0 if self.snapshot is None else sum(1 for s in self.snapshot.tasks.values() if not s.ok)
@@ -186,13 +188,11 @@ class Exporter:
 
     def run_sources_once(self) -> None:
         for source in self.sources:
-            if hasattr(source, "run_once"):
-                source.run_once()
+            source.run_once()
 
     def start(self) -> None:
         for source in self.sources:
-            if hasattr(source, "start"):
-                source.start(self.publish)
+            source.start(self.publish)
         self._thread = threading.Thread(target=self._loop, name="polo-sweeper", daemon=True)
         self._thread.start()
 

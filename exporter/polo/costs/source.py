@@ -19,6 +19,7 @@ from polo.costs.explorer import REQUEST_COST_USD, CostExplorer, RequestCounter
 from polo.costs.store import CostStore
 from polo.exposition import Family, label_string
 from polo.labels import ACCOUNT_LABELS, AccountNames
+from polo.source import Source
 
 log = logging.getLogger(__name__)
 SERVICE_LABELS = ACCOUNT_LABELS + ("service",)
@@ -29,7 +30,7 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-class CostSource:
+class CostSource(Source):
     """The MetricSource: figures from the state file at once, fresh ones after each refresh."""
 
     def __init__(self, config: Config, access: AwsAccess, now: Callable[[], dt.datetime] = utc_now):
