@@ -1,4 +1,4 @@
-"""The cost and budget metrics: a MetricSource refreshing from Cost Explorer in the background.
+"""The cost and budget metrics: a Source refreshing from Cost Explorer in the background.
 
 A refresh buys only what is not final yet (the restatement window, plus any days the state
 file lacks) and is all-or-nothing: on any error the last good figures stay and
@@ -31,7 +31,7 @@ def utc_now() -> dt.datetime:
 
 
 class CostSource(Source):
-    """The MetricSource: figures from the state file at once, fresh ones after each refresh."""
+    """The Source: figures from the state file at once, fresh ones after each refresh."""
 
     def __init__(self, config: Config, access: AwsAccess, now: Callable[[], dt.datetime] = utc_now):
         self.config, self._now = config, now
