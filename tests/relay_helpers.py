@@ -43,7 +43,8 @@ def payload(alerts: list[dict], group_key: str = '{}:{alertname="PoloIdleResourc
             "externalURL": "http://alertmanager:9093", "alerts": alerts}
 
 
-def post(url: str, body: bytes | dict, token: str | None = RELAY_TOKEN, headers: dict | None = None) -> tuple[int, dict]:
+def post(url: str, body: bytes | dict, token: str | None = RELAY_TOKEN,
+         headers: dict | None = None) -> tuple[int, dict]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method="POST", headers=dict(headers or {}))
     request.add_header("Content-Type", "application/json")

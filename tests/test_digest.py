@@ -53,7 +53,7 @@ def test_dry_run_prints_the_digest_and_writes_a_chart(demo_prometheus, tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     yesterday = float(demo_prometheus.query("sum(polo_cost_daily_usd)")[0]["value"][1])
-    assert f"*Yesterday* " in out and f"${yesterday:,.2f} against the daily target $2,602.75" in out
+    assert "*Yesterday* " in out and f"${yesterday:,.2f} against the daily target $2,602.75" in out
     assert "*Month-end forecast* (" in out
     for title in ("*Biggest movers by account*", "*Biggest movers by service*", "*Biggest savings on the table*"):
         block = out.split(title, 1)[1].split("\n\n", 1)[0]

@@ -48,7 +48,8 @@ def delivered(relay):
 
 
 def test_firing_group_posts_one_message_with_account_resource_dollars_and_links(relay, slack):
-    status, body = post(alerts_url(relay), payload([alert("a1"), alert("a2", resource_id="vol-0def", dollars="$80.00")]))
+    body = payload([alert("a1"), alert("a2", resource_id="vol-0def", dollars="$80.00")])
+    status, body = post(alerts_url(relay), body)
     assert (status, body) == (200, {"status": "queued"})
     [message] = slack.wait_for(lambda: slack.top_level(CHANNEL))
     text = message.block_text()
@@ -231,7 +232,8 @@ def test_healthz_reports_the_worker_and_metrics_are_lint_clean(relay, slack, tmp
     catalogue = (REPO / "docs" / "metrics.md").read_text()
     assert exported == set(re.findall(r"`(polo_relay_[a-z_]+)`", catalogue))
     promtool = require_binary("promtool")
-    lint = subprocess.run([promtool, "check", "metrics"], check=False, input=text, capture_output=True, text=True, timeout=30)
+    lint = subprocess.run([promtool, "check", "metrics"], check=False, input=text, capture_output=True, text=True,
+                          timeout=30)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert get(relay.url + "/healthz")[0] == 200
     relay.relay.delivery.stop()

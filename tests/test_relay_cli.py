@@ -14,6 +14,7 @@ from relay_helpers import RELAY_TOKEN, SLACK_TOKEN, alert, payload, post
 from stack import Service
 
 RELAY = shutil.which("polo-slack-relay") or "polo-slack-relay"
+BOTH = {"POLO_RELAY_TOKEN": RELAY_TOKEN, "SLACK_BOT_TOKEN": SLACK_TOKEN}
 
 
 def run(args, env, tmp_path):
@@ -27,9 +28,9 @@ def run(args, env, tmp_path):
     ({"POLO_RELAY_TOKEN": RELAY_TOKEN}, [], "SLACK_BOT_TOKEN: not set"),
     ({"POLO_RELAY_TOKEN": RELAY_TOKEN, "SLACK_BOT_TOKEN_FILE": "/nonexistent/token"}, [],
      "SLACK_BOT_TOKEN_FILE=/nonexistent/token: cannot read: No such file or directory"),
-    ({"POLO_RELAY_TOKEN": RELAY_TOKEN, "SLACK_BOT_TOKEN": SLACK_TOKEN}, ["--dedup-window", "soon"], "--dedup-window: bad duration"),
-    ({"POLO_RELAY_TOKEN": RELAY_TOKEN, "SLACK_BOT_TOKEN": SLACK_TOKEN}, ["--web.listen-address", "nowhere"], "--web.listen-address"),
-    ({"POLO_RELAY_TOKEN": RELAY_TOKEN, "SLACK_BOT_TOKEN": SLACK_TOKEN}, ["--slack-api-url", "slack.com"], "--slack-api-url"),
+    (BOTH, ["--dedup-window", "soon"], "--dedup-window: bad duration"),
+    (BOTH, ["--web.listen-address", "nowhere"], "--web.listen-address"),
+    (BOTH, ["--slack-api-url", "slack.com"], "--slack-api-url"),
 ])
 def test_bad_settings_exit_2_with_one_line_naming_the_setting(tmp_path, env, args, message):
     result = run(args, env, tmp_path)
@@ -44,8 +45,10 @@ def test_the_console_script_relays_with_tokens_from_files_and_never_logs_them(tm
     (tmp_path / "slack-token").write_text(SLACK_TOKEN + "\n")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POLO_RELAY"))}
-    env |= {"POLO_RELAY_TOKEN_FILE": str(tmp_path / "relay-token"), "SLACK_BOT_TOKEN_FILE": str(tmp_path / "slack-token")}
-    relay = Service("relay", [RELAY, "--web.listen-address", f"127.0.0.1:{port}", "--state-dir", str(tmp_path / "state"),
+    env |= {"POLO_RELAY_TOKEN_FILE": str(tmp_path / "relay-token"),
+            "SLACK_BOT_TOKEN_FILE": str(tmp_path / "slack-token")}
+    relay = Service("relay", [RELAY, "--web.listen-address", f"127.0.0.1:{port}",
+                              "--state-dir", str(tmp_path / "state"),
                               "--slack-api-url", slack.url, "--log.level", "debug"], tmp_path, port, env=env)
     try:
         relay.wait_until_ok("/healthz", 30)

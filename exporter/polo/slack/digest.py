@@ -133,7 +133,8 @@ def movers(history: dict[str, dict[date, float]], latest: dict[str, float], day:
 def collect(api: PrometheusAPI, now: float) -> Digest:
     day_stamp = api.scalar("max(polo_cost_last_complete_day_timestamp_seconds)", now)
     if day_stamp is None:
-        raise DigestError("Prometheus has no polo_cost_last_complete_day_timestamp_seconds: is Polo scraped, with costs enabled?")
+        raise DigestError("Prometheus has no polo_cost_last_complete_day_timestamp_seconds: "
+                          "is Polo scraped, with costs enabled?")
     day = datetime.fromtimestamp(day_stamp, UTC).date()
     forecast = api.query("polo_cost_month_forecast_usd", now)
     first = day - timedelta(days=CHART_DAYS - 1)
@@ -190,13 +191,17 @@ def mover_lines(title: str, items: list[Mover]) -> str:
 
 def build_message(d: Digest, prometheus_url: str) -> SlackMessage:
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": f"Polo daily digest: {d.day:%A %d %B %Y}"}}]
-    blocks.append(section(f"*Yesterday* ({d.day:%d %b}, all accounts): {versus(d.cost, d.daily_target, 'the daily target')}"))
+    yesterday = versus(d.cost, d.daily_target, "the daily target")
+    blocks.append(section(f"*Yesterday* ({d.day:%d %b}, all accounts): {yesterday}"))
     month_days = calendar.monthrange(d.today.year, d.today.month)[1]
     elapsed = d.today.day - 1  # month to date covers the complete days before today
     if elapsed == 0:
         previous = d.day.strftime("%B")
         text = f"*Month to date*: nothing yet, today is the 1st. *{previous}* closed at "
-        text += versus(d.previous_month, d.monthly_target, "the monthly target") if d.previous_month is not None else "an unknown total"
+        if d.previous_month is None:
+            text += "an unknown total"
+        else:
+            text += versus(d.previous_month, d.monthly_target, "the monthly target")
     elif d.month_to_date is None:
         text = "*Month to date*: no data"
     else:
@@ -206,9 +211,10 @@ def build_message(d: Digest, prometheus_url: str) -> SlackMessage:
     blocks.append(section(text))
     if d.forecast is not None:
         method = METHODS.get(d.forecast_method, d.forecast_method or "unknown method")
-        blocks.append(section(f"*Month-end forecast* ({escape(method)}): {versus(d.forecast, d.monthly_target, 'the monthly target')}"))
-    blocks.append(section(mover_lines("*Biggest movers by account* (yesterday against the average of the 7 days before)",
-                                      d.account_movers)))
+        forecast = versus(d.forecast, d.monthly_target, "the monthly target")
+        blocks.append(section(f"*Month-end forecast* ({escape(method)}): {forecast}"))
+    blocks.append(section(mover_lines(
+        "*Biggest movers by account* (yesterday against the average of the 7 days before)", d.account_movers)))
     blocks.append(section(mover_lines("*Biggest movers by service* (same comparison)", d.service_movers)))
     lines = ["*Biggest savings on the table* (a month, at list prices)"]
     for labels, value in d.savings:
@@ -253,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--channel", help="Slack channel to post to (required unless --dry-run)")
     parser.add_argument("--slack-api-url", default="https://slack.com/api/")
     parser.add_argument("--dry-run", action="store_true", help="print the message and write the chart locally")
-    parser.add_argument("--chart-file", default=None, help="where --dry-run writes the chart (default polo-digest-<day>.png)")
+    parser.add_argument("--chart-file", default=None,
+                        help="where --dry-run writes the chart (default polo-digest-<day>.png)")
     parser.add_argument("--time", default=None, help="evaluate as of this Unix time (default now)")
     parser.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
@@ -296,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ts = post(client, args.channel, message, chart, digest.day)
     except SlackApiError as err:
-        print(f"{PROGRAM}: Slack refused the digest: {err.response.get('error', err.response.status_code)}", file=sys.stderr)
+        reason = err.response.get("error", err.response.status_code)
+        print(f"{PROGRAM}: Slack refused the digest: {reason}", file=sys.stderr)
         return 1
     except OSError as err:
         print(f"{PROGRAM}: cannot reach Slack at {args.slack_api_url}: {err}", file=sys.stderr)

@@ -91,7 +91,8 @@ class Relay:
             return False, reason
         status = f"ok: {self.queue.depth()} queued"
         if self.delivery.failing_since is not None:
-            status += f"; Slack unavailable since {time.strftime('%H:%M:%S', time.gmtime(self.delivery.failing_since))} UTC"
+            since = time.strftime("%H:%M:%S", time.gmtime(self.delivery.failing_since))
+            status += f"; Slack unavailable since {since} UTC"
         return True, status
 
 

@@ -9,14 +9,20 @@ from polo.exposition import Family, label_string, render
 
 COUNTERS = {
     # name: (help, label name or None)
-    "polo_relay_notifications_received_total": ("Notifications accepted from Alertmanager and queued, by group status.", "status"),
+    "polo_relay_notifications_received_total": (
+        "Notifications accepted from Alertmanager and queued, by group status.", "status"),
     "polo_relay_requests_rejected_total": ("Requests answered with a 4xx, by reason.", "reason"),
-    "polo_relay_duplicates_ignored_total": ("Notifications ignored as duplicates of one accepted within the dedup window.", None),
+    "polo_relay_duplicates_ignored_total": (
+        "Notifications ignored as duplicates of one accepted within the dedup window.", None),
     "polo_relay_slack_messages_posted_total": ("Group messages posted (chat.postMessage).", None),
     "polo_relay_slack_messages_edited_total": ("Group messages edited in place (chat.update).", None),
     "polo_relay_slack_thread_replies_total": ("Thread replies posted under group messages.", None),
-    "polo_relay_slack_retries_total": ("Slack calls retried, by reason: rate_limited (429, after Retry-After), unavailable (connection error or 5xx, with back-off).", "reason"),
-    "polo_relay_delivery_failures_total": ("Failed deliveries of a queued notification, by outcome: retrying (kept in the queue) or dropped (Slack refused it for good).", "outcome"),
+    "polo_relay_slack_retries_total": (
+        "Slack calls retried, by reason: rate_limited (429, after Retry-After), "
+        "unavailable (connection error or 5xx, with back-off).", "reason"),
+    "polo_relay_delivery_failures_total": (
+        "Failed deliveries of a queued notification, by outcome: "
+        "retrying (kept in the queue) or dropped (Slack refused it for good).", "outcome"),
 }
 LABEL_VALUES = {  # exported as 0 from the start, so rate() and alerts see them at once
     "polo_relay_notifications_received_total": ("firing", "resolved"),
