@@ -260,6 +260,18 @@ def test_thresholds_come_from_settings():
     assert found == {("stopped_instance", "i-1"): ("stopped for more than 2 days", 0)}
 
 
+def test_threshold_zero_flags_at_first_sighting():
+    """0 means "flag at once": a condition first seen this sweep (age 0) is flagged by every rule."""
+    zero = ActionSettings(volume_unattached_days=0, instance_stopped_days=0, snapshot_age_days=0,
+                          load_balancer_idle_days=0, nat_gateway_idle_days=0)
+    found = run(volume("vol-new"), balancer("lb-new", 0, 0), instance("i-new", "stopped"),
+                snapshot_res("snap-new", "vol-gone", 0), nat("nat-new", 0.0, 0), settings=zero)
+    assert {key for key in found if key[0] != "missing_tags"} == {
+        ("unattached_volume", "vol-new"), ("idle_load_balancer", "lb-new"),
+        ("stopped_instance", "i-new"), ("orphaned_snapshot", "snap-new"),
+        ("idle_nat_gateway", "nat-new")}
+
+
 # --- first-seen memory ------------------------------------------------------------------------
 
 def test_memory_keeps_held_conditions_and_prunes_the_rest():

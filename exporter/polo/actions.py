@@ -81,7 +81,9 @@ class RuleContext:
         return since
 
     def longer_than(self, since: float, days: float) -> bool:
-        return self.now - since > days * DAY
+        """Held for more than `days`; a threshold of 0 means "flag at once", first sighting
+        (age 0) included."""
+        return days <= 0 or self.now - since > days * DAY
 
 
 def days(n: float) -> str:
