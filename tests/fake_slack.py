@@ -99,7 +99,7 @@ class FakeSlack:
         with self.lock:
             return [m for m in self.messages if m.channel == message.channel and m.thread_ts == message.ts]
 
-    def wait_for(self, condition, timeout: float = 30.0, interval: float = 0.05):
+    def wait_for(self, condition, timeout: float = 90.0, interval: float = 0.05):
         """Poll `condition()` until it returns something truthy; that value."""
         deadline = time.monotonic() + timeout
         while True:

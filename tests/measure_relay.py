@@ -34,7 +34,7 @@ def main() -> None:
                               f"127.0.0.1:{port}", "--state-dir", str(work / "state"), "--slack-api-url", slack.url,
                               "--log.level", "warning"], work, port, env=env)
     try:
-        relay.wait_until_ok("/healthz", 30)
+        relay.wait_until_ok("/healthz", 120)
         url = f"http://127.0.0.1:{port}/alerts/polo-prod"
 
         def send_group(g: int) -> None:

@@ -6,7 +6,7 @@ and alert rules, Debian's Alertmanager running alerting/alertmanager.yml, the re
 console script `polo-slack-relay`, and the fake Slack Web API (tests/fake_slack.py) that
 slack-sdk talks to over loopback.
 
-Changed for speed only, in temporary copies: scrape and evaluation every 2s (scrape_timeout 2s)
+Changed for speed only, in temporary copies: scrape every 4s (timeout 4s), evaluation every 2s
 and Prometheus' alert resend delay 2s; every rule's `for:` shortened to 2s; Alertmanager's
 group_wait 1s and group_interval 2s; the relay URL points at loopback and the bearer token is a
 temporary file. The alert toggled is PoloExporterDown (stopping and restarting the exporter).
@@ -68,7 +68,7 @@ def start_relay(tmp_path: Path, port: int, slack: FakeSlack) -> Service:
                               "--grafana-url", "http://grafana.test:3000",
                               "--runbook-base-url", "https://git.example.com/polo/blob/main"],
                     tmp_path, port, env=environment(tmp_path))
-    relay.wait_until_ok("/healthz", 30)
+    relay.wait_until_ok("/healthz", 120)
     return relay
 
 
@@ -117,7 +117,7 @@ def test_real_alerts_reach_slack_as_messages_that_update_themselves(tmp_path):
         prometheus_yml = prometheus_config(tmp_path, {
             "exporter:19881": f"127.0.0.1:{exporter.port}", "alertmanager:9093": f"127.0.0.1:{am_port}",
             "slack-relay:19882": f"127.0.0.1:{relay_port}"},
-            scrape_interval="2s", scrape_timeout="2s", evaluation_interval="2s")
+            scrape_interval="4s", scrape_timeout="4s", evaluation_interval="2s")
         prometheus_config_data = yaml.safe_load(prometheus_yml.read_text())
         prometheus_config_data["rule_files"] = [fast_rules(tmp_path / "rules")]
         prometheus_yml.write_text(yaml.safe_dump(prometheus_config_data, sort_keys=False))
@@ -159,7 +159,7 @@ def test_real_alerts_reach_slack_as_messages_that_update_themselves(tmp_path):
         slack.wait_for(lambda: "RESOLVED" in message.block_text(), timeout=120)
         # (the group may also hold the absent() alert of Prometheus' first seconds, already resolved)
         down = f"resolved: *PoloExporterDown* — Polo exporter 127.0.0.1:{exporter.port} is down"
-        slack.wait_for(lambda: any(down in r.block_text() for r in slack.replies(message)), timeout=30)
+        slack.wait_for(lambda: any(down in r.block_text() for r in slack.replies(message)), timeout=90)
         assert "0 firing*" in message.block_text()
         assert len(exporter_down_messages(slack)) == 1
         slack.wait_for(lambda: relay_metric(relay, "polo_relay_queue_depth") == 0, timeout=120)

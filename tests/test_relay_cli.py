@@ -20,7 +20,7 @@ BOTH = {"POLO_RELAY_TOKEN": RELAY_TOKEN, "SLACK_BOT_TOKEN": SLACK_TOKEN}
 def run(args, env, tmp_path):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POLO_RELAY"))}
     return subprocess.run([RELAY, "--state-dir", str(tmp_path / "state"), *args], env=clean | env,
-                          capture_output=True, text=True, timeout=30, check=False)
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.mark.parametrize("env, args, message", [
@@ -51,7 +51,7 @@ def test_the_console_script_relays_with_tokens_from_files_and_never_logs_them(tm
                               "--state-dir", str(tmp_path / "state"),
                               "--slack-api-url", slack.url, "--log.level", "debug"], tmp_path, port, env=env)
     try:
-        relay.wait_until_ok("/healthz", 30)
+        relay.wait_until_ok("/healthz", 120)
         assert post(f"{relay.url}/alerts/polo-dev", payload([alert("a1")]))[0] == 200
         assert post(f"{relay.url}/alerts/polo-dev", payload([alert("a1")]), token="guess")[0] == 401
         [message] = slack.wait_for(lambda: slack.top_level("polo-dev"))
