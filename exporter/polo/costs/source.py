@@ -13,7 +13,7 @@ import time
 from typing import Callable, Iterable
 
 from polo.aws import AwsAccess, error_code
-from polo.config import Config
+from polo.config import Account, Config
 from polo.costs import budget
 from polo.costs.explorer import REQUEST_COST_USD, CostExplorer, RequestCounter
 from polo.costs.store import CostStore
@@ -26,6 +26,15 @@ SERVICE_LABELS = ACCOUNT_LABELS + ("service",)
 DAILY_HELP = "Cost of the last complete day (UTC) by account and service."
 
 
+def payer_of(config: Config) -> Account:
+    """The account whose Cost Explorer is read (costs.account, which the config check and
+    sharding guarantee is one of ours when costs are on)."""
+    payer = config.account(config.costs.account or "")
+    if payer is None:
+        raise ValueError(f"costs.account {config.costs.account!r} is not a configured account")
+    return payer
+
+
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -35,7 +44,7 @@ class CostSource(Source):
 
     def __init__(self, config: Config, access: AwsAccess, now: Callable[[], dt.datetime] = utc_now):
         self.config, self._now = config, now
-        payer = config.account(config.costs.account)
+        payer = payer_of(config)
         self.counter = RequestCounter()
         self.explorer = CostExplorer(access, payer, config.costs.metric, self.counter)
         self.store = CostStore(config.state_dir, payer.id, config.costs.metric)
@@ -53,7 +62,7 @@ class CostSource(Source):
         with self._refresh_lock:
             old, self.config = self.config, config
             self.names = AccountNames(config)
-            payer = config.account(config.costs.account)
+            payer = payer_of(config)
             if (access or self.explorer.access) is not self.explorer.access or payer != self.explorer.account:
                 self.explorer = CostExplorer(access or self.explorer.access, payer, config.costs.metric, self.counter)
             if (old.costs.account, old.costs.metric, old.state_dir) != (
