@@ -162,7 +162,7 @@ class FakeSlack:
             error = self._check_blocks(args)
             if error:
                 return {"ok": False, "error": error}
-            channel = args.get("channel")
+            channel = str(args.get("channel", ""))
             if channel not in self.channels.values():
                 return {"ok": False, "error": "channel_not_found"}  # chat.update wants an id
             for message in self.messages:
