@@ -258,7 +258,7 @@ def markdown(results: dict) -> str:
         warm = median_by(sweeps_labelled(results, "default, warm"), "sweep_seconds")
         lines += ["", f"One worker vs Polo's default pool (warm): {one[0]['sweep_seconds']} s vs "
                       f"{warm['sweep_seconds']} s (median), {one[0]['sweep_seconds'] / warm['sweep_seconds']:.1f}x faster "
-                      f"with {warm['workers']} workers ({warm['per_account_workers']} per account)."]
+                      f"with {warm['workers']} workers ({warm['per_region_workers']} per account-region)."]
     lines += [f"Sweeping exporter process: peak RSS {results['sweep']['rss_after_default_sweeps_mb']} MB over the "
               f"cold and warm sweeps, {results['sweep'].get('rss_now_after_default_sweeps_mb')} MB after them "
               f"(interpreter with polo imported: {results['sweep']['rss_polo_imported_mb']} MB).",

@@ -150,7 +150,7 @@ def measured_sweep(exporter, stats, proxy: ProxyClient, pids: list[int], label: 
     return {
         "label": label,
         "workers": exporter.config.sweep.workers,
-        "per_account_workers": exporter.config.sweep.per_account_workers,
+        "per_region_workers": exporter.config.sweep.per_region_workers,
         "sweep_seconds": round(snapshot.sweep_duration, 3),
         "sweep_once_seconds": round(total, 3),  # + inventory apply and publish (render)
         "resources": len(snapshot.resources),
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     del exporter, stats
 
     if not args.skip_one_worker:
-        one = replace(config, sweep=replace(config.sweep, workers=1, per_account_workers=1))
+        one = replace(config, sweep=replace(config.sweep, workers=1, per_region_workers=1))
         single, stats = make_exporter(one)
         results["sweeps"].append(measured_sweep(single, stats, proxy, pids, "one worker, cold"))
         results["sweeps"].append(measured_sweep(single, stats, proxy, pids, "one worker, warm 1"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SWEEP_FIELDS = {"label", "workers", "per_account_workers", "sweep_seconds", "resources", "tasks",
+SWEEP_FIELDS = {"label", "workers", "per_region_workers", "sweep_seconds", "resources", "tasks",
                 "failed_collectors", "api_calls", "api_errors", "api_throttled", "proxy_requests",
                 "proxy_throttled", "proxy_admitted", "bucket_floor_seconds", "chain_calls", "longest_task",
                 "cpu_seconds_exporter", "cpu_seconds_simulator", "lower_bound_seconds", "bound_by", "bounds",

@@ -74,6 +74,7 @@ def test_landing_page_summarises_config_without_secrets(running):
     status, _, body = get(port, "/")
     page = body.decode()
     assert status == 200 and 'href="metrics"' in page and ACCOUNT_A in page
+    assert "(4 per account-region)" in page
     assert "s3cr3t" not in page and "arn:aws:iam" not in page
     assert get(port, "/nope")[0] == 404
 

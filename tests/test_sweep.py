@@ -4,6 +4,7 @@ from botocore.awsrequest import AWSResponse
 
 from conftest import ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, assumed_client, make_config
 from polo.aws import AwsAccess
+from polo.model import TaskResult
 from polo.service import Exporter
 
 
@@ -84,7 +85,7 @@ def test_denied_account_fails_alone_and_keeps_others(moto):
     assert failed == {(ACCOUNT_B, "ec2_instances"): "AccessDenied", (ACCOUNT_B, "s3_buckets"): "AccessDenied"}
     assert len(resource_ids(snapshot, ACCOUNT_A)) == 1 and len(resource_ids(snapshot, ACCOUNT_C)) == 1
     assume_calls = exporter.access.stats.calls[("base", "sts", "AssumeRole")]
-    assert assume_calls <= 3 + config.sweep.per_account_workers  # a denied account is not retried per task
+    assert assume_calls <= 3 + config.sweep.per_region_workers  # a denied account is not retried per task
 
     text = exporter.payload.plain.decode()
     assert f'polo_account_up{{account_id="{ACCOUNT_B}",account="acct1",environment="dev"}} 0' in text
@@ -145,33 +146,70 @@ def test_terminated_resource_is_tombstoned(moto):
     assert f'polo_resource_deleted_timestamp_seconds{{account_id="{ACCOUNT_A}"' in exporter.payload.plain.decode()
 
 
-def test_per_account_cap_bounds_concurrency(moto, monkeypatch):
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+REGIONAL = ["vpcs", "ebs_volumes", "ec2_instances", "elastic_ips"]
+
+
+def test_no_account_region_exceeds_its_cap_and_regions_run_side_by_side(moto):
     import threading
     import time
+    from collections import Counter
 
-    from polo.collectors import vpcs
+    config = make_config(regions=REGIONS, collectors=REGIONAL,
+                         sweep={"workers": 16, "per_region_workers": 2})
+    sweeper = make_exporter(config).sweeper
+    active, peak, per_account_peak, lock = Counter(), Counter(), Counter(), threading.Lock()
+    guarded = sweeper._run_task
 
-    active, peak, lock = {}, {}, threading.Lock()
-    original = vpcs.collect
-
-    def slow_collect(ctx):
+    def counted(task):
+        key = (task.account_id, task.region)
         with lock:
-            active[ctx.account_id] = active.get(ctx.account_id, 0) + 1
-            peak[ctx.account_id] = max(peak.get(ctx.account_id, 0), active[ctx.account_id])
+            active[key] += 1
+            peak[key] = max(peak[key], active[key])
+            in_account = sum(n for (account, _), n in active.items() if account == task.account_id)
+            per_account_peak[task.account_id] = max(per_account_peak[task.account_id], in_account)
         time.sleep(0.05)
         try:
-            yield from original(ctx)
+            return guarded(task)
         finally:
             with lock:
-                active[ctx.account_id] -= 1
+                active[key] -= 1
 
-    monkeypatch.setattr(vpcs, "collect", slow_collect)
-    regions = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1")
-    config = make_config(regions=regions, collectors=["vpcs"],
-                         sweep={"workers": 8, "per_account_workers": 2})
-    snapshot = make_exporter(config).sweep_once()
-    assert len(snapshot.tasks) == 12 and all(s.ok for s in snapshot.tasks.values())
-    assert peak == {ACCOUNT_A: 2, ACCOUNT_B: 2}
+    sweeper._run_task = counted
+    outcome = sweeper.run()
+    assert len(outcome.results) == 2 * 3 * 4 and all(not r.error for r in outcome.results)
+    assert peak == {(account, region): 2 for account in (ACCOUNT_A, ACCOUNT_B) for region in REGIONS}
+    assert min(per_account_peak.values()) > 2  # the cap is per region, not per account
+
+
+def test_a_hung_region_leaves_the_accounts_other_regions_their_slots(moto):
+    import threading
+
+    config = make_config(accounts=(ACCOUNT_A,), regions=REGIONS[:2], collectors=REGIONAL,
+                         sweep={"workers": 8, "per_region_workers": 2})
+    sweeper = make_exporter(config).sweeper
+    release, west_done, lock = threading.Event(), [], threading.Lock()
+
+    def hang_in_us_east_1(task):
+        if task.region == "us-east-1":
+            release.wait(30)  # a throttled region: calls that do not come back
+        else:
+            with lock:
+                west_done.append(task.collector)
+                if len(west_done) == len(REGIONAL):
+                    release.set()
+        return TaskResult(task, (), 0.0)
+
+    sweeper._run_task = hang_in_us_east_1
+    runner = threading.Thread(target=sweeper.run, daemon=True)
+    runner.start()
+    released_by_west = release.wait(10)
+    with lock:
+        ran_while_hung = sorted(west_done)
+    release.set()
+    runner.join(timeout=30)
+    assert released_by_west, f"us-west-2 ran only {ran_while_hung} while us-east-1 hung"
+    assert not runner.is_alive()
 
 
 def test_assumed_credentials_are_cached_and_refreshed_before_expiry(moto):

@@ -62,8 +62,8 @@ class AwsSettings:
 @dataclass(frozen=True)
 class SweepSettings:
     interval: float = 300.0
-    workers: int = 64  # I/O-bound threads; per_account_workers bounds each account's API rate
-    per_account_workers: int = 4
+    workers: int = 64  # I/O-bound threads; per_region_workers bounds each account-region's API rate
+    per_region_workers: int = 4
     prune_window: float = 86400.0
 
 
@@ -359,11 +359,13 @@ def parse_config(data: Any, file: str) -> Config:
         label_owner[label] = key
 
     sweep_r = top.section("sweep")
-    sweep_r.reject_unknown({"interval", "workers", "per_account_workers", "prune_window"})
+    if "per_account_workers" in sweep_r.data:  # a silent alias would multiply it by the regions
+        sweep_r.fail("per_account_workers", "renamed to per_region_workers: the cap is now per account and region")
+    sweep_r.reject_unknown({"interval", "workers", "per_region_workers", "prune_window"})
     sweep = SweepSettings(
         interval=sweep_r.duration("interval", 300.0),
         workers=sweep_r.integer("workers", SweepSettings.workers),
-        per_account_workers=sweep_r.integer("per_account_workers", 4),
+        per_region_workers=sweep_r.integer("per_region_workers", SweepSettings.per_region_workers),
         prune_window=sweep_r.duration("prune_window", 86400.0),
     )
 

@@ -29,7 +29,7 @@ def landing_page(exporter) -> bytes:
 <h2>Configuration</h2>
 <table>
 <tr><th>sweep interval</th><td>{config.sweep.interval:.0f}s</td></tr>
-<tr><th>workers</th><td>{config.sweep.workers} ({config.sweep.per_account_workers} per account)</td></tr>
+<tr><th>workers</th><td>{config.sweep.workers} ({config.sweep.per_region_workers} per account-region)</td></tr>
 <tr><th>prune window</th><td>{config.sweep.prune_window:.0f}s</td></tr>
 <tr><th>shard</th><td>{config.shard.index} of {config.shard.total}</td></tr>
 <tr><th>regions</th><td>{html.escape(", ".join(config.regions))}</td></tr>

@@ -1,7 +1,8 @@
 """One sweep: every (account, region, collector) task on a bounded worker pool.
 
-Each account may hold at most `per_account_workers` pool slots at a time, so a throttled or
-slow account queues behind itself instead of starving the others.
+Each account-region (AWS rate-limits per account and region; global services count as one
+region) may hold at most `per_region_workers` pool slots at a time, so a throttled or slow
+region queues behind itself instead of starving the account's other regions or other accounts.
 """
 from __future__ import annotations
 
@@ -60,7 +61,13 @@ class Sweeper:
     def run(self) -> SweepOutcome:
         started = time.monotonic()
         self._assume_failures = {}
-        queues = {a.id: deque(self.tasks_for(a)) for a in self._accounts.values()}
+        tasks = [task for account in self._accounts.values() for task in self.tasks_for(account)]
+        queues: dict[tuple[str, str], deque[TaskKey]] = {}
+        for region in [GLOBAL, *self.config.regions]:  # accounts interleaved: first slots shared fairly
+            for account_id in self._accounts:
+                own = [task for task in tasks if task.account_id == account_id and task.region == region]
+                if own:
+                    queues[(account_id, region)] = deque(own)
         total = sum(len(q) for q in queues.values())
         results: list[TaskResult] = []
         all_done = threading.Event()
@@ -69,9 +76,9 @@ class Sweeper:
 
         pool = ThreadPoolExecutor(self.config.sweep.workers, thread_name_prefix="polo-sweep")
 
-        def launch(account_id: str) -> None:  # caller holds self._lock
-            if queues[account_id] and not self._cancelled.is_set():
-                task = queues[account_id].popleft()
+        def launch(key: tuple[str, str]) -> None:  # caller holds self._lock
+            if queues[key] and not self._cancelled.is_set():
+                task = queues[key].popleft()
                 pool.submit(self._run_task, task).add_done_callback(
                     lambda future: finished(task, future))
 
@@ -86,13 +93,13 @@ class Sweeper:
                 results.append(result)
                 if len(results) == total:
                     all_done.set()
-                launch(task.account_id)
+                launch((task.account_id, task.region))
 
         try:
-            with self._lock:  # interleave accounts so the first slots are shared fairly
-                for _ in range(self.config.sweep.per_account_workers):
-                    for account_id in queues:
-                        launch(account_id)
+            with self._lock:
+                for _ in range(self.config.sweep.per_region_workers):
+                    for key in queues:
+                        launch(key)
             while not all_done.wait(0.25):
                 if self._cancelled.is_set():
                     self.abandoned = total - len(results)
