@@ -2,9 +2,12 @@
 and paging.
 
 moto pages DescribeInstances (MaxResults counts reservations), ELBv2 DescribeLoadBalancers
-(PageSize, default 50) and RDS DescribeDBInstances (MaxRecords); it returns one page for
-DescribeVolumes, DescribeSnapshots, DescribeVpcs/Subnets/SecurityGroups/NatGateways and Lambda
-ListFunctions whatever the page size. Where it pages, the tests force small pages with a
+(PageSize, default 50), RDS DescribeDBInstances (MaxRecords), EKS ListClusters and
+ListNodegroups, DescribeAutoScalingGroups, DynamoDB ListTables, DescribeCacheClusters
+(MaxRecords, at least 20), SageMaker ListNotebookInstances and DescribeLogGroups; it returns one
+page for DescribeVolumes, DescribeSnapshots, DescribeVpcs/Subnets/SecurityGroups/NatGateways,
+Lambda ListFunctions, ECS ListClusters/ListServices and ECR DescribeRepositories whatever the
+page size. Where it pages, the tests force small pages with a
 botocore `provide-client-params` hook (the collectors themselves never set page sizes) and
 count the pages with `after-call` hooks.
 """
@@ -22,8 +25,11 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from polo.collectors import COLLECTORS, GIB, CollectContext
 from polo.collectors import (
-    ebs_snapshots, ebs_volumes, ec2_instances, elastic_ips, lambda_functions, load_balancers,
-    nat_gateways, rds_instances, s3_buckets, security_groups, subnets, vpcs,
+    autoscaling_groups, cloudwatch_log_groups, dynamodb_tables, ebs_snapshots, ebs_volumes,
+    ec2_instances, ecr_repositories, ecs_services, eks_clusters, eks_nodegroups, elastic_ips,
+    elasticache_clusters, lambda_functions, load_balancers, nat_gateways, opensearch_domains,
+    rds_instances, s3_buckets, sagemaker_endpoints, sagemaker_notebooks, security_groups, subnets,
+    vpcs,
 )
 from polo.collectors.security_groups import open_ingress
 from polo.model import COLLECTOR_NAMES, Resource
@@ -105,7 +111,9 @@ def test_registry_names_and_scopes():
     assert set(COLLECTORS) == {
         "ec2_instances", "vpcs", "subnets", "security_groups", "ebs_volumes", "ebs_snapshots",
         "elastic_ips", "nat_gateways", "load_balancers", "rds_instances", "s3_buckets",
-        "lambda_functions"}
+        "lambda_functions", "eks_clusters", "eks_nodegroups", "autoscaling_groups", "ecs_services",
+        "dynamodb_tables", "elasticache_clusters", "opensearch_domains", "sagemaker_endpoints",
+        "sagemaker_notebooks", "ecr_repositories", "cloudwatch_log_groups"}
     assert {name for name, m in COLLECTORS.items() if m.SCOPE == "global"} == {"s3_buckets"}
     assert all(m.SCOPE == "regional" for name, m in COLLECTORS.items() if name != "s3_buckets")
 
@@ -538,3 +546,253 @@ def test_lambda_functions_follow_markers():
     found = list(lambda_functions.collect(ctx))
     assert len(found) == 51 and found[-1].name == "f50" and found[-1].state == "Active"
     assert found[0].tags == {} and found[0].resource_class == "" and found[0].vpc_id == ""
+
+
+# --- the services that carry an ML estate's bill ----------------------------------------------
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/polo-test"
+
+
+def test_eks_clusters_and_nodegroups_all_pages(aws):
+    eks, ec2 = aws("eks"), aws("ec2")
+    _, subnet_ids = network(ec2)
+    eks.create_cluster(name="serving", roleArn=ROLE, resourcesVpcConfig={"subnetIds": subnet_ids},
+                       tags={"team": "ml"})
+    for n in range(4):
+        eks.create_nodegroup(clusterName="serving", nodegroupName=f"gpu-{n}", subnets=subnet_ids, nodeRole=ROLE,
+                             scalingConfig={"minSize": 1, "maxSize": 4, "desiredSize": 2},
+                             instanceTypes=["g5.xlarge"], tags={"team": "ml"})
+    eks.create_fargate_profile(fargateProfileName="jobs", clusterName="serving", podExecutionRoleArn=ROLE,
+                               selectors=[{"namespace": "jobs"}])
+    for n in range(4):
+        eks.create_cluster(name=f"empty-{n}", roleArn=ROLE, resourcesVpcConfig={"subnetIds": []})
+    for operation in ("ListClusters", "ListNodegroups", "ListFargateProfiles"):
+        aws.page_size("eks", operation, "maxResults", 2)
+    aws.calls.clear()
+
+    clusters = by_id(collect(eks_clusters, aws))
+    assert len(clusters) == 5 and aws.calls["ListClusters"] == 3
+    assert aws.calls["ListNodegroups"] == 2 + 4  # serving's 4 in pages of 2; one call per empty cluster
+    serving = clusters["serving"]
+    # moto leaves resourcesVpcConfig.vpcId out (AWS fills it): the cluster then hangs off the account
+    assert (serving.state, serving.vpc_id, serving.parent_id, serving.tags) == ("ACTIVE", "", ACCOUNT, {"team": "ml"})
+    assert serving.resource_class and serving.created is not None
+    assert (serving.details["nodegroups"], serving.details["fargate_profiles"]) == (4, 1)
+    assert (clusters["empty-0"].details["nodegroups"], clusters["empty-0"].parent_id) == (0, ACCOUNT)
+
+    aws.calls.clear()
+    groups = collect(eks_nodegroups, aws)
+    assert len(groups) == 4 and aws.calls["DescribeNodegroup"] == 4
+    group = next(g for g in groups if g.name == "gpu-1")
+    assert group.resource_id.startswith(f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/serving/gpu-1/")
+    assert (group.parent_id, group.resource_class, group.tags) == ("serving", "g5.xlarge", {"team": "ml"})
+    assert {k: group.details[k] for k in ("desired_size", "min_size", "max_size", "instance_types")} == {
+        "desired_size": 2, "min_size": 1, "max_size": 4, "instance_types": ("g5.xlarge",)}
+
+
+def test_autoscaling_groups_all_pages(aws):
+    autoscaling, ec2 = aws("autoscaling"), aws("ec2")
+    _, subnet_ids = network(ec2)
+    autoscaling.create_launch_configuration(LaunchConfigurationName="workers-lc", ImageId=ami(ec2),
+                                            InstanceType="t3.small")
+    for n in range(5):
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=f"workers-{n}", LaunchConfigurationName="workers-lc", MinSize=0, MaxSize=4,
+            DesiredCapacity=n % 3, VPCZoneIdentifier=",".join(subnet_ids),
+            Tags=[{"Key": "team", "Value": "batch", "PropagateAtLaunch": True}])
+    aws.page_size("autoscaling", "DescribeAutoScalingGroups", "MaxRecords", 2)
+    aws.calls.clear()
+
+    found = by_id(collect(autoscaling_groups, aws))
+    assert len(found) == 5 and aws.calls["DescribeAutoScalingGroups"] == 3
+    group = found["workers-2"]
+    assert (group.state, group.subnet_id, group.parent_id, group.resource_class) == (
+        "active", subnet_ids[0], subnet_ids[0], "workers-lc")
+    assert group.tags == {"team": "batch"} and group.created is not None
+    assert {k: group.details[k] for k in ("desired_capacity", "min_size", "max_size", "in_service")} == {
+        "desired_capacity": 2, "min_size": 0, "max_size": 4, "in_service": 2}
+
+
+def test_ecs_services_described_ten_at_a_time(aws):
+    ecs = aws("ecs")
+    ecs.create_cluster(clusterName="search")
+    ecs.register_task_definition(family="indexer", containerDefinitions=[{"name": "a", "image": "x", "memory": 128}])
+    for n in range(12):
+        ecs.create_service(cluster="search", serviceName=f"indexer-{n}", taskDefinition="indexer", desiredCount=n % 3,
+                           launchType="FARGATE" if n % 2 else "EC2", tags=[{"key": "team", "value": "search"}])
+    aws.calls.clear()
+
+    found = {r.name: r for r in collect(ecs_services, aws)}
+    assert len(found) == 12 and aws.calls["DescribeServices"] == 2
+    service = found["indexer-5"]
+    assert service.resource_id == f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/search/indexer-5"
+    assert (service.parent_id, service.resource_class, service.state, service.tags) == (
+        "search", "FARGATE", "ACTIVE", {"team": "search"})
+    assert (service.details["desired_tasks"], service.details["launch_type"]) == (2, "FARGATE")
+    assert isinstance(service.details["running_tasks"], int)
+
+
+def test_dynamodb_tables_all_pages(aws):
+    dynamodb = aws("dynamodb")
+    key = {"KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
+           "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}]}
+    dynamodb.create_table(TableName="sessions", BillingMode="PROVISIONED", **key,
+                          ProvisionedThroughput={"ReadCapacityUnits": 50, "WriteCapacityUnits": 10},
+                          Tags=[{"Key": "team", "Value": "web"}])
+    for n in range(3):
+        dynamodb.put_item(TableName="sessions", Item={"k": {"S": f"session-{n}"}})
+    for n in range(4):
+        dynamodb.create_table(TableName=f"events-{n}", BillingMode="PAY_PER_REQUEST", **key)
+    aws.page_size("dynamodb", "ListTables", "Limit", 2)
+    aws.calls.clear()
+
+    found = by_id(collect(dynamodb_tables, aws))
+    assert len(found) == 5 and aws.calls["ListTables"] == 3
+    table = found["sessions"]
+    assert (table.state, table.resource_class, table.parent_id, table.tags) == (
+        "ACTIVE", "PROVISIONED", ACCOUNT, {"team": "web"})
+    assert table.created is not None and table.size_bytes is not None
+    assert {k: table.details[k] for k in ("item_count", "read_capacity_units", "write_capacity_units")} == {
+        "item_count": 3, "read_capacity_units": 50, "write_capacity_units": 10}
+    on_demand = found["events-0"]
+    assert on_demand.resource_class == "PAY_PER_REQUEST" and on_demand.details["read_capacity_units"] is None
+    assert on_demand.tags == {}
+
+
+def test_elasticache_clusters_all_pages(aws):
+    elasticache = aws("elasticache")
+    for n in range(22):
+        elasticache.create_cache_cluster(CacheClusterId=f"cache-{n:02d}", Engine="redis",
+                                         CacheNodeType="cache.r6g.large" if n == 0 else "cache.t3.micro",
+                                         NumCacheNodes=1, Tags=[{"Key": "team", "Value": "web"}] if n == 0 else [])
+    aws.page_size("elasticache", "DescribeCacheClusters", "MaxRecords", 20)
+    aws.calls.clear()
+
+    found = by_id(collect(elasticache_clusters, aws))
+    assert len(found) == 22 and aws.calls["DescribeCacheClusters"] == 2
+    cache = found["cache-00"]
+    assert (cache.resource_class, cache.state, cache.parent_id, cache.tags) == (
+        "cache.r6g.large", "available", ACCOUNT, {"team": "web"})
+    assert (cache.details["nodes"], cache.details["engine"]) == (1, "redis") and cache.created is not None
+
+
+def test_opensearch_domains_described_five_at_a_time(aws):
+    opensearch = aws("opensearch")
+    for n in range(6):
+        opensearch.create_domain(DomainName=f"search-{n}", EngineVersion="OpenSearch_2.11",
+                                 ClusterConfig={"InstanceType": "r6g.large.search", "InstanceCount": 2},
+                                 EBSOptions={"EBSEnabled": True, "VolumeType": "gp3", "VolumeSize": 100},
+                                 TagList=[{"Key": "team", "Value": "search"}])
+    aws.calls.clear()
+
+    found = by_id(collect(opensearch_domains, aws))
+    assert len(found) == 6 and aws.calls["DescribeDomains"] == 2
+    domain = found["search-3"]
+    assert (domain.resource_class, domain.size_bytes, domain.state, domain.tags) == (
+        "r6g.large.search", 200 * GIB, "active", {"team": "search"})
+    assert {k: domain.details[k] for k in ("instance_count", "volume_size_gib", "volume_type")} == {
+        "instance_count": 2, "volume_size_gib": 100, "volume_type": "gp3"}
+
+
+def test_sagemaker_endpoints_count_instances_per_variant(aws):
+    sagemaker = aws("sagemaker")
+    sagemaker.create_model(ModelName="reranker", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x"})
+    sagemaker.create_endpoint_config(EndpointConfigName="reranker-config", ProductionVariants=[
+        {"VariantName": "primary", "ModelName": "reranker", "InstanceType": "ml.g4dn.xlarge",
+         "InitialInstanceCount": 2},
+        {"VariantName": "canary", "ModelName": "reranker", "InstanceType": "ml.m5.large",
+         "InitialInstanceCount": 1}])
+    for n in range(3):
+        sagemaker.create_endpoint(EndpointName=f"reranker-{n}", EndpointConfigName="reranker-config",
+                                  Tags=[{"Key": "team", "Value": "ml"}])
+    aws.page_size("sagemaker", "ListEndpoints", "MaxResults", 2)
+    aws.calls.clear()
+
+    found = by_id(collect(sagemaker_endpoints, aws))
+    assert len(found) == 3 and aws.calls["ListEndpoints"] == 2
+    endpoint = found["reranker-1"]
+    assert (endpoint.resource_class, endpoint.parent_id, endpoint.tags) == ("ml.g4dn.xlarge", ACCOUNT, {"team": "ml"})
+    assert endpoint.state and endpoint.created is not None
+    assert endpoint.details["variants"] == (("primary", "ml.g4dn.xlarge", 2), ("canary", "ml.m5.large", 1))
+    assert endpoint.details["instance_count"] == 3
+
+
+def test_sagemaker_notebooks_all_pages(aws):
+    sagemaker = aws("sagemaker")
+    for n in range(5):
+        sagemaker.create_notebook_instance(NotebookInstanceName=f"research-{n}", InstanceType="ml.t3.medium",
+                                           RoleArn=ROLE, VolumeSizeInGB=20,
+                                           Tags=[{"Key": "team", "Value": "ml"}] if n else [])
+    sagemaker.stop_notebook_instance(NotebookInstanceName="research-1")
+    aws.page_size("sagemaker", "ListNotebookInstances", "MaxResults", 2)
+    aws.calls.clear()
+
+    found = by_id(collect(sagemaker_notebooks, aws))
+    assert len(found) == 5 and aws.calls["ListNotebookInstances"] == 3
+    assert (found["research-0"].state, found["research-1"].state) == ("InService", "Stopped")
+    notebook = found["research-1"]
+    assert (notebook.resource_class, notebook.size_bytes, notebook.parent_id, notebook.tags) == (
+        "ml.t3.medium", 20 * GIB, ACCOUNT, {"team": "ml"})
+    assert notebook.created is not None and found["research-0"].tags == {}
+
+
+def manifest(layer_bytes: int, seed: str) -> str:
+    import json
+    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                       "config": {"size": 100, "digest": "sha256:" + seed * 64,
+                                  "mediaType": "application/vnd.docker.container.image.v1+json"},
+                       "layers": [{"size": layer_bytes, "digest": "sha256:" + seed * 64,
+                                   "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip"}]})
+
+
+LIFECYCLE = ('{"rules":[{"rulePriority":1,"description":"keep 10","selection":{"tagStatus":"any",'
+             '"countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}')
+
+
+def test_ecr_repositories_images_and_lifecycle(aws):
+    ecr = aws("ecr")
+    ecr.create_repository(repositoryName="reranker", tags=[{"Key": "team", "Value": "ml"}])
+    for seed in "abc":
+        ecr.put_image(repositoryName="reranker", imageManifest=manifest(5000, seed), imageTag=f"v-{seed}")
+    ecr.create_repository(repositoryName="tidy")
+    ecr.put_lifecycle_policy(repositoryName="tidy", lifecyclePolicyText=LIFECYCLE)
+    aws.calls.clear()
+
+    found = by_id(collect(ecr_repositories, aws))
+    repo = found["reranker"]
+    assert (repo.details["image_count"], repo.details["lifecycle_policy"], repo.tags) == (3, False, {"team": "ml"})
+    # moto reports each image's size as its manifest's config size
+    images = ecr.describe_images(repositoryName="reranker")["imageDetails"]
+    assert repo.size_bytes == sum(i["imageSizeInBytes"] for i in images)
+    assert repo.size_bytes > 0 and repo.created is not None and repo.parent_id == ACCOUNT
+    tidy = found["tidy"]
+    assert (tidy.details["image_count"], tidy.details["lifecycle_policy"], tidy.size_bytes) == (0, True, 0)
+
+
+def test_ecr_other_lifecycle_errors_fail_the_collector(aws):
+    ecr = aws("ecr")
+    ecr.create_repository(repositoryName="reranker")
+
+    def deny(**_):
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetLifecyclePolicy")
+    ecr.meta.events.register("before-call.ecr.GetLifecyclePolicy", deny)
+    with pytest.raises(ClientError):
+        collect(ecr_repositories, aws)
+
+
+def test_cloudwatch_log_groups_all_pages(aws):
+    logs = aws("logs")
+    for n in range(5):
+        logs.create_log_group(logGroupName=f"/app/{n}", tags={"team": "web"} if n else {})
+    logs.put_retention_policy(logGroupName="/app/1", retentionInDays=30)
+    aws.page_size("logs", "DescribeLogGroups", "limit", 2)
+    aws.calls.clear()
+
+    found = by_id(collect(cloudwatch_log_groups, aws))
+    assert len(found) == 5 and aws.calls["DescribeLogGroups"] == 3
+    kept = found["/app/1"]
+    assert (kept.details["retention_days"], kept.tags, kept.resource_class, kept.size_bytes) == (
+        30, {"team": "web"}, "STANDARD", 0)
+    assert kept.details["arn"] == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/app/1"
+    assert kept.created is not None and abs(kept.created - time.time()) < 600
+    assert found["/app/0"].details["retention_days"] is None and found["/app/0"].tags == {}

@@ -42,7 +42,7 @@ def test_defaults_and_role_arn():
     assert account.role_arn == "arn:aws:iam::111111111111:role/Reader"
     assert account.external_id == "x"
     assert config.regions == ("us-east-1",)
-    assert len(config.collectors) == 12
+    assert len(config.collectors) == 23
     assert config.costs.account == "111111111111"
 
 

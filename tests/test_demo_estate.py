@@ -55,7 +55,10 @@ def test_every_collector_finds_its_resources(swept):
     resource_types = {r.resource_type for resources in found.values() for r in resources}
     assert resource_types == {
         "ec2_instance", "vpc", "subnet", "security_group", "ebs_volume", "ebs_snapshot", "elastic_ip",
-        "nat_gateway", "load_balancer", "rds_instance", "s3_bucket", "lambda_function"}
+        "nat_gateway", "load_balancer", "rds_instance", "s3_bucket", "lambda_function", "eks_cluster",
+        "eks_nodegroup", "autoscaling_group", "ecs_service", "dynamodb_table", "elasticache_cluster",
+        "opensearch_domain", "sagemaker_endpoint", "sagemaker_notebook", "ecr_repository",
+        "cloudwatch_log_group"}
 
 
 def test_summary_matches_what_the_collectors_find(swept):
@@ -115,6 +118,28 @@ def test_the_estate_holds_the_cases_the_rules_look_for(swept):
         tagged = [bool(r.tags) for r in of_type(everything, resource_type)]
         assert True in tagged and False in tagged, resource_type
     assert all({"team", "service"} <= set(r.tags) for r in of_type(everything, "rds_instance"))
+
+
+def test_the_ml_services_hold_the_cases_the_rules_look_for(swept):
+    _, found = swept
+    everything = [r for resources in found.values() for r in resources]
+    new_types = ("eks_cluster", "eks_nodegroup", "autoscaling_group", "ecs_service", "dynamodb_table",
+                 "elasticache_cluster", "opensearch_domain", "sagemaker_endpoint", "sagemaker_notebook",
+                 "ecr_repository", "cloudwatch_log_group")
+    for resource_type in new_types:  # in several accounts and regions, all tagged
+        of_it = of_type(everything, resource_type)
+        assert len({r.account_id for r in of_it}) >= 2, resource_type
+        assert all({"team", "service"} <= set(r.tags) for r in of_it), resource_type
+    clusters = {r.details["nodegroups"] for r in of_type(everything, "eks_cluster")}
+    assert clusters == {0, 1}  # a control plane alone, and one with nodes
+    assert {r.resource_class for r in of_type(everything, "dynamodb_table")} == {"PROVISIONED", "PAY_PER_REQUEST"}
+    assert {r.state for r in of_type(everything, "sagemaker_notebook")} == {"InService", "Stopped"}
+    assert {r.details["lifecycle_policy"] for r in of_type(everything, "ecr_repository")} == {True, False}
+    assert all(r.size_bytes for r in of_type(everything, "ecr_repository") if r.details["image_count"])
+    groups = of_type(everything, "cloudwatch_log_group")
+    assert {r.details["retention_days"] for r in groups} == {30, None} and all(r.size_bytes for r in groups)
+    assert {len(r.details["variants"]) for r in of_type(everything, "sagemaker_endpoint")} == {2}
+    assert len({r.region for r in of_type(everything, "ecs_service")}) == 2
     assert all(r.tags.get("Name") for r in of_type(everything, "vpc"))
 
 
@@ -128,6 +153,7 @@ def test_handles_point_at_real_resources(swept):
                        + est.snapshot_ids + est.ami_snapshot_ids + est.associated_allocation_ids
                        + est.idle_allocation_ids + est.nat_gateway_ids
                        + list(est.load_balancer_arns.values()) + est.db_instance_ids + est.function_names
+                       + est.service_ids
                        + [est.vpc_id])
             assert set(handles) <= ids, (account.name, region, set(handles) - ids)
         assert set(summary[account.id].buckets) <= ids

@@ -25,9 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "e2e", "AWS_SECRET_ACCESS_KEY": "e2e", "AWS_DEFAULT_REGION": "us-east-1"}
 RESOURCE_TYPES = {"ec2_instance", "vpc", "subnet", "security_group", "ebs_volume", "ebs_snapshot",
                   "elastic_ip", "nat_gateway", "load_balancer", "rds_instance", "s3_bucket",
-                  "lambda_function"}
+                  "lambda_function", "eks_cluster", "eks_nodegroup", "autoscaling_group", "ecs_service",
+                  "dynamodb_table", "elasticache_cluster", "opensearch_domain", "sagemaker_endpoint",
+                  "sagemaker_notebook", "ecr_repository", "cloudwatch_log_group"}
 # IAM action names that differ from the API operation's
-IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
+IAM_PREFIX = {"elbv2": "elasticloadbalancing", "opensearch": "es"}
 IAM_RENAMED = {("s3", "ListBuckets"): "s3:ListAllMyBuckets",
                ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock"}
 
@@ -114,7 +116,7 @@ def test_every_account_and_resource_type_is_exported(e2e):
     assert {s.labels["account_id"] for s in info} == accounts
     assert {s.labels["region"] for s in info if s.labels["resource_type"] == "vpc"} == set(config.regions)
     assert all(s.value == 1 for s in parsed["polo_collector_up"].samples)
-    assert len(parsed["polo_collector_up"].samples) == 17 * (11 * len(config.regions) + 1)
+    assert len(parsed["polo_collector_up"].samples) == 17 * (22 * len(config.regions) + 1)
 
 
 def test_exposition_is_lint_clean(e2e):

@@ -30,7 +30,9 @@ NAT_TRAFFIC_WINDOW_DAYS = 7  # the nat_gateways collector sums BytesOutToDestina
 # (see `aws_default`).
 TAGGABLE_TYPES = ("ec2_instance", "ebs_volume", "ebs_snapshot", "elastic_ip", "nat_gateway",
                   "load_balancer", "rds_instance", "s3_bucket", "lambda_function", "vpc", "subnet",
-                  "security_group")
+                  "security_group", "eks_cluster", "eks_nodegroup", "autoscaling_group", "ecs_service",
+                  "dynamodb_table", "elasticache_cluster", "opensearch_domain", "sagemaker_endpoint",
+                  "sagemaker_notebook", "ecr_repository", "cloudwatch_log_group")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from polo.config import Config, tag_label_name
 from polo.exposition import Family, label_string
 from polo.labels import ACCOUNT_LABELS, AccountNames, identity_labels
 from polo.model import Resource, Snapshot
+from polo.service_gauges import service_families
 from polo.source import Source
 
 
@@ -77,7 +78,9 @@ def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
                      "When AWS says the resource was created (Lambda: last modified).",
                      stream=each(lambda r: r.created))
     size = Family("polo_resource_size_bytes", "gauge",
-                  "Provisioned size: EBS volume and snapshot size, RDS allocated storage, Lambda code size.",
+                  "Provisioned or stored size: EBS volume and snapshot size, RDS allocated storage, "
+                  "Lambda code size, DynamoDB table size, OpenSearch EBS storage, SageMaker notebook "
+                  "volume, ECR images, log group stored bytes.",
                   stream=each(lambda r: r.size_bytes))
     registered = Family("polo_load_balancer_registered_targets", "gauge",
                         "Targets registered in all target groups of an ELBv2 load balancer.",
@@ -103,7 +106,7 @@ def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
                      stream=deleted_samples)
 
     return [account_info, account_up, info, created, size, registered, healthy, open_rules,
-            open_info, public_block, nat_bytes, deleted]
+            open_info, public_block, nat_bytes, *service_families(by_type, names), deleted]
 
 
 def self_families(snapshot: Snapshot | None, config: Config, stats: ApiStats) -> list[Family]:

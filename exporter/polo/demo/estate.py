@@ -26,6 +26,8 @@ that account's own backend, and builds:
   - RDS instances in a DB subnet group (prod: orders and reporting, dev: one in the first
     region, stopped in every second dev account);
   - Lambda functions, one of them attached to the VPC, some untagged;
+  - EKS, Auto Scaling, ECS, DynamoDB, ElastiCache, OpenSearch, SageMaker, ECR and CloudWatch
+    Logs resources (polo.demo.services);
 * in any further region a light footprint: VPC, two subnets, one AMI and one instance;
 * per account (S3 is global): buckets in different regions, all but one with a public
   access block, one untagged.
@@ -51,6 +53,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import boto3
+
+from polo.demo.services import build_services
 
 ROLE_NAME = "PoloReadOnly"
 LAMBDA_ROLE_NAME = "polo-demo-lambda"
@@ -83,6 +87,7 @@ class RegionEstate:
     db_instance_ids: list[str] = field(default_factory=list)
     stopped_db_instance_ids: list[str] = field(default_factory=list)
     function_names: list[str] = field(default_factory=list)
+    service_ids: list[str] = field(default_factory=list)  # polo.demo.services' resource ids
     counts: Counter = field(default_factory=Counter)  # resource_type -> number
 
 
@@ -527,6 +532,7 @@ def build_full_region(account: AccountEstate, index: int, region: str, region_in
     if prod:
         create_function(lam, est, f"{account.label}-ingest", account.lambda_role_arn, "nodejs20.x",
                         1024, {})  # untagged
+    build_services(account, est, region_index, team, tags, now)
     return est
 
 

@@ -1,0 +1,44 @@
+"""EKS clusters (ListClusters, all pages; DescribeCluster each), with how many managed node
+groups and Fargate profiles run in them (ListNodegroups and ListFargateProfiles, all pages).
+
+Yields, e.g.:
+    Resource(account_id='651774330118', region='us-east-1', resource_type='eks_cluster',
+             resource_id='ml-serving', name='ml-serving', state='ACTIVE', parent_id='vpc-1',
+             vpc_id='vpc-1', created=1719000000.0, resource_class='1.29',
+             details={'nodegroups': 2, 'fargate_profiles': 0,
+                      'arn': 'arn:aws:eks:us-east-1:651774330118:cluster/ml-serving'})
+`resource_class` is the Kubernetes version. The control plane bills by the hour whether or
+not anything runs on it; `parent_id` is the cluster's VPC, else the account.
+"""
+from __future__ import annotations
+
+from polo.collectors import CollectContext, map_tags, paginate
+from polo.model import Resource, timestamp
+
+NAME = "eks_clusters"
+SCOPE = "regional"
+
+
+def collect(ctx: CollectContext):
+    eks = ctx.regional_client("eks")
+    for name in paginate(eks, "list_clusters", "clusters"):
+        cluster = eks.describe_cluster(name=name)["cluster"]
+        nodegroups = sum(1 for _ in paginate(eks, "list_nodegroups", "nodegroups", clusterName=name))
+        profiles = sum(1 for _ in paginate(eks, "list_fargate_profiles", "fargateProfileNames",
+                                           clusterName=name))
+        vpc_id = (cluster.get("resourcesVpcConfig") or {}).get("vpcId") or ""
+        yield Resource(
+            account_id=ctx.account_id,
+            region=ctx.region,
+            resource_type="eks_cluster",
+            resource_id=name,
+            name=name,
+            state=cluster.get("status", ""),
+            parent_id=vpc_id or ctx.account_id,
+            vpc_id=vpc_id,
+            created=timestamp(cluster.get("createdAt")),
+            resource_class=cluster.get("version") or "",
+            tags=map_tags(cluster.get("tags")),
+            details={"nodegroups": nodegroups, "fargate_profiles": profiles,
+                     "arn": cluster.get("arn", "")},
+        )

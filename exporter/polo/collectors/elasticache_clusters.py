@@ -1,0 +1,40 @@
+"""ElastiCache cache clusters (DescribeCacheClusters, all pages; ListTagsForResource each).
+
+Yields, e.g.:
+    Resource(account_id='651774330118', region='us-east-1', resource_type='elasticache_cluster',
+             resource_id='sessions-001', name='sessions-001', state='available',
+             parent_id='sessions', created=1719000000.0, resource_class='cache.r6g.large',
+             details={'nodes': 1, 'engine': 'redis', 'replication_group': 'sessions',
+                      'arn': 'arn:aws:elasticache:us-east-1:651774330118:cluster:sessions-001'})
+Each node bills by the hour at its node type's price. A Redis replication group's members are
+listed as clusters of their own; `parent_id` is the replication group, else the account.
+"""
+from __future__ import annotations
+
+from polo.collectors import CollectContext, paginate
+from polo.model import Resource, tag_dict, timestamp
+
+NAME = "elasticache_clusters"
+SCOPE = "regional"
+
+
+def collect(ctx: CollectContext):
+    elasticache = ctx.regional_client("elasticache")
+    for cluster in paginate(elasticache, "describe_cache_clusters", "CacheClusters"):
+        arn = cluster.get("ARN", "")
+        tags = tag_dict(elasticache.list_tags_for_resource(ResourceName=arn).get("TagList")) if arn else tag_dict(None)
+        group = cluster.get("ReplicationGroupId") or ""
+        yield Resource(
+            account_id=ctx.account_id,
+            region=ctx.region,
+            resource_type="elasticache_cluster",
+            resource_id=cluster["CacheClusterId"],
+            name=cluster["CacheClusterId"],
+            state=cluster.get("CacheClusterStatus", ""),
+            parent_id=group or ctx.account_id,
+            created=timestamp(cluster.get("CacheClusterCreateTime")),
+            resource_class=cluster.get("CacheNodeType", ""),
+            tags=tags,
+            details={"nodes": cluster.get("NumCacheNodes"), "engine": cluster.get("Engine", ""),
+                     "replication_group": group, "arn": arn},
+        )

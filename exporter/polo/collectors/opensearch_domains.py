@@ -1,0 +1,64 @@
+"""OpenSearch Service domains (ListDomainNames, one page; DescribeDomains five at a time;
+ListTags each).
+
+Yields, e.g.:
+    Resource(account_id='651774330118', region='us-east-1', resource_type='opensearch_domain',
+             resource_id='search', name='search', state='active', parent_id='vpc-1',
+             vpc_id='vpc-1', resource_class='r6g.large.search', size_bytes=214748364800,
+             details={'instance_count': 2, 'volume_size_gib': 100, 'volume_type': 'gp3',
+                      'engine_version': 'OpenSearch_2.11', 'master_instance_type': '',
+                      'master_count': 0, 'arn': 'arn:aws:es:us-east-1:651774330118:domain/search'})
+`resource_class` is the data nodes' instance type; `size_bytes` their EBS storage in total
+(volume size x instance count). Dedicated master nodes are in `master_instance_type` and
+`master_count`. AWS reports no creation time. `state` is 'deleted' (being deleted),
+'processing' (a configuration change in progress) or 'active'.
+"""
+from __future__ import annotations
+
+from polo.collectors import GIB, CollectContext
+from polo.model import Resource, tag_dict
+
+NAME = "opensearch_domains"
+SCOPE = "regional"
+DOMAINS_PER_CALL = 5  # DescribeDomains' limit
+
+
+def state(domain: dict) -> str:
+    if domain.get("Deleted"):
+        return "deleted"
+    return "processing" if domain.get("Processing") else "active"
+
+
+def collect(ctx: CollectContext):
+    opensearch = ctx.regional_client("opensearch")
+    names = [d["DomainName"] for d in opensearch.list_domain_names().get("DomainNames", ())]
+    for start in range(0, len(names), DOMAINS_PER_CALL):
+        reply = opensearch.describe_domains(DomainNames=names[start:start + DOMAINS_PER_CALL])
+        for domain in reply.get("DomainStatusList", ()):
+            arn = domain.get("ARN", "")
+            config = domain.get("ClusterConfig") or {}
+            ebs = domain.get("EBSOptions") or {}
+            count = config.get("InstanceCount") or 0
+            volume = ebs.get("VolumeSize") if ebs.get("EBSEnabled") else None
+            vpc_id = (domain.get("VPCOptions") or {}).get("VPCId") or ""
+            yield Resource(
+                account_id=ctx.account_id,
+                region=ctx.region,
+                resource_type="opensearch_domain",
+                resource_id=domain["DomainName"],
+                name=domain["DomainName"],
+                state=state(domain),
+                parent_id=vpc_id or ctx.account_id,
+                vpc_id=vpc_id,
+                resource_class=config.get("InstanceType", ""),
+                size_bytes=volume * GIB * count if volume else None,
+                tags=tag_dict(opensearch.list_tags(ARN=arn).get("TagList")) if arn else tag_dict(None),
+                details={"instance_count": count, "volume_size_gib": volume,
+                         "volume_type": ebs.get("VolumeType", "") if volume else "",
+                         "engine_version": domain.get("EngineVersion", ""),
+                         "master_instance_type": config.get("DedicatedMasterType", "")
+                         if config.get("DedicatedMasterEnabled") else "",
+                         "master_count": (config.get("DedicatedMasterCount") or 0)
+                         if config.get("DedicatedMasterEnabled") else 0,
+                         "arn": arn},
+            )
