@@ -796,3 +796,38 @@ def test_cloudwatch_log_groups_all_pages(aws):
     assert kept.details["arn"] == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/app/1"
     assert kept.created is not None and abs(kept.created - time.time()) < 600
     assert found["/app/0"].details["retention_days"] is None and found["/app/0"].tags == {}
+
+
+def test_ecs_and_ecr_follow_next_tokens():
+    """moto answers ListServices and DescribeRepositories in one page whatever the size, so
+    botocore's own paginators are driven with canned two-page replies (botocore's Stubber)."""
+    from botocore.stub import Stubber
+
+    ecs = boto3.client("ecs", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    cluster = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/search"
+    arns = [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/search/s{n}" for n in range(3)]
+    with Stubber(ecs) as stub:
+        stub.add_response("list_clusters", {"clusterArns": [cluster]})
+        stub.add_response("list_services", {"serviceArns": arns[:2], "nextToken": "t"}, {"cluster": cluster})
+        stub.add_response("list_services", {"serviceArns": arns[2:]}, {"cluster": cluster, "nextToken": "t"})
+        stub.add_response("describe_services", {"services": [
+            {"serviceArn": arn, "serviceName": arn.rsplit("/", 1)[1], "desiredCount": 1, "runningCount": 1,
+             "launchType": "FARGATE"} for arn in arns]}, {"cluster": cluster, "services": arns, "include": ["TAGS"]})
+        found = list(ecs_services.collect(CollectContext(ACCOUNT, REGION, REGION, lambda s, r: ecs)))
+    assert [r.name for r in found] == ["s0", "s1", "s2"] and found[2].parent_id == "search"
+
+    ecr = boto3.client("ecr", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(ecr) as stub:
+        stub.add_response("describe_repositories", {"repositories": [{"repositoryName": "api"}], "nextToken": "t"})
+        stub.add_response("describe_images", {"imageDetails": [{"imageSizeInBytes": 10}], "nextToken": "i"},
+                          {"repositoryName": "api"})
+        stub.add_response("describe_images", {"imageDetails": [{"imageSizeInBytes": 5}]},
+                          {"repositoryName": "api", "nextToken": "i"})
+        stub.add_response("get_lifecycle_policy", {"repositoryName": "api"}, {"repositoryName": "api"})
+        stub.add_response("describe_repositories", {"repositories": [{"repositoryName": "web"}]}, {"nextToken": "t"})
+        stub.add_response("describe_images", {"imageDetails": []}, {"repositoryName": "web"})
+        stub.add_client_error("get_lifecycle_policy", "LifecyclePolicyNotFoundException",
+                              expected_params={"repositoryName": "web"})
+        found = list(ecr_repositories.collect(CollectContext(ACCOUNT, REGION, REGION, lambda s, r: ecr)))
+    assert [(r.name, r.size_bytes, r.details["image_count"], r.details["lifecycle_policy"]) for r in found] == [
+        ("api", 15, 2, True), ("web", 0, 0, False)]
