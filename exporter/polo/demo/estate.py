@@ -532,7 +532,7 @@ def build_full_region(account: AccountEstate, index: int, region: str, region_in
     if prod:
         create_function(lam, est, f"{account.label}-ingest", account.lambda_role_arn, "nodejs20.x",
                         1024, {})  # untagged
-    build_services(account, est, region_index, team, tags, now)
+    build_services(account, est, index, region_index, team, tags, now)
     return est
 
 
