@@ -3,6 +3,7 @@
     python -m bench                      # 16 accounts x 4 regions, /metrics at 10k and 100k resources
     python -m bench --quick              # a tiny run of every part (the CI smoke test uses it)
     python -m bench --accounts 16 --regions 4 --resources-per-region 60 --latency-ms 50 --servers 2
+    python -m bench --c7n-org PATH       # also against a peer, c7n-org (bench.custodian; skipped without it)
 
 What it measures (docs/benchmarks.md has the results and the reasoning):
 
@@ -20,6 +21,8 @@ What it measures (docs/benchmarks.md has the results and the reasoning):
    prometheus_client's generate_latest on the same families (bench.scrape, a fresh process each).
 3. Peak RSS at the same sizes (bench.memory, a fresh process each).
 4. Cost Explorer requests a day at default settings (bench.costs).
+5. With --c7n-org: polo-exporter --once against c7n-org with five read-only waste policies over
+   the same estate and latency (bench.custodian).
 """
 from __future__ import annotations
 
@@ -42,7 +45,8 @@ from bench.awsproxy import HOST, REPO_ROOT, ProxyProcess
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "eu-central-1", "ap-northeast-1",
            "us-east-2", "ca-central-1")
-TARGETS = {"sweep_ratio": 1.5, "scrape_median_ms": 5.0, "peak_rss_mb": 250.0, "ce_requests_per_day": 12}
+TARGETS = {"sweep_ratio": 1.5, "scrape_median_ms": 5.0, "peak_rss_mb": 250.0, "ce_requests_per_day": 12,
+           "share_of_c7n_org": 1 / 3}
 
 
 def region_names(count: int) -> tuple[str, ...]:
@@ -189,6 +193,7 @@ def sweep_part(args, results: dict) -> None:
         served = proxy.stats()
         throughput = max(rates.values())
         log(f"simulator throughput: {rates} requests/s ({len(recorded)} requests replayed)")
+        peer_part(args, results, proxy, accounts)
 
     for sweep in sweeps["sweeps"]:
         sweep.update(lower_bound(sweep, throughput, os.cpu_count() or 1))
@@ -197,6 +202,19 @@ def sweep_part(args, results: dict) -> None:
                             "requests_per_second": throughput,
                             "replay_errors": served["errors"]}
     results["sweep"] = sweeps
+
+
+def peer_part(args, results: dict, proxy: ProxyProcess, accounts: list[dict]) -> None:
+    """polo-exporter --once against c7n-org over the same estate (bench.custodian), if asked for."""
+    from bench import custodian
+
+    why_not = custodian.usable(args.c7n_org)
+    if why_not:
+        log(why_not)
+        return
+    peer = custodian.compare(proxy, args.c7n_org, accounts, list(region_names(args.regions)), args.latency_ms)
+    log(f"peer: polo-exporter --once {peer['polo']['seconds']}s, c7n-org {peer['c7n_org']['seconds']}s")
+    results["peer"] = peer
 
 
 def log(message: str) -> None:
@@ -231,6 +249,12 @@ def evaluate(results: dict) -> list[dict]:
     rows.append({"target": f"<= {TARGETS['ce_requests_per_day']} Cost Explorer requests a day",
                  "measured": f"{costs['steady_requests_per_day']} a day (first day {costs['first_day_requests']})",
                  "met": costs["steady_requests_per_day"] <= TARGETS["ce_requests_per_day"]})
+    peer = results.get("peer")
+    if peer:
+        rows.append({"target": "polo-exporter --once within a third of c7n-org's wall time (5 waste policies)",
+                     "measured": f"{peer['polo']['seconds']} s vs {peer['c7n_org']['seconds']} s "
+                                 f"({peer['polo_share_of_c7n']:.2f} of it)",
+                     "met": peer["polo_share_of_c7n"] <= TARGETS["share_of_c7n_org"]})
     return rows
 
 
@@ -259,6 +283,14 @@ def markdown(results: dict) -> str:
         lines += ["", f"One worker vs Polo's default pool (warm): {one[0]['sweep_seconds']} s vs "
                       f"{warm['sweep_seconds']} s (median), {one[0]['sweep_seconds'] / warm['sweep_seconds']:.1f}x faster "
                       f"with {warm['workers']} workers ({warm['per_region_workers']} per account-region)."]
+    peer = results.get("peer")
+    if peer:
+        polo, c7n = peer["polo"], peer["c7n_org"]
+        lines += ["", f"Against c7n-org {peer['custodian_version']} (bench/c7n-policies.yml, {c7n['parallel']} "
+                      f"processes, --cache-period 0; fastest of {len(peer['rounds'])} alternating rounds each): "
+                      f"polo-exporter --once with {len(polo['collectors'])} collectors {polo['seconds']} s (its sweep "
+                      f"{polo['sweep_seconds']:.1f} s, {polo['requests']} requests), c7n-org {c7n['seconds']} s "
+                      f"({c7n['requests']} requests, matched {c7n['matched']}, {len(c7n['errors'])} errors)."]
     lines += [f"Sweeping exporter process: peak RSS {results['sweep']['rss_after_default_sweeps_mb']} MB over the "
               f"cold and warm sweeps, {results['sweep'].get('rss_now_after_default_sweeps_mb')} MB after them "
               f"(interpreter with polo imported: {results['sweep']['rss_polo_imported_mb']} MB).",
@@ -301,6 +333,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warm-sweeps", type=int, help="warm sweeps of the default pool (median judged)")
     parser.add_argument("--throttled-sweeps", type=int, help="sweeps with every bucket at --stress-bucket")
     parser.add_argument("--build-processes", type=int, default=2)
+    parser.add_argument("--c7n-org", metavar="PATH",
+                        help="c7n-org executable: also time it against polo-exporter --once (bench.custodian)")
     parser.add_argument("--costs-now", help="simulated start of the Cost Explorer day (ISO 8601)")
     parser.add_argument("--out", default=os.path.join(REPO_ROOT, "bench", "results.json"),
                         help="JSON results (default bench/results.json)")

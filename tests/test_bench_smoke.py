@@ -59,4 +59,23 @@ def test_quick_benchmark_produces_every_field(tmp_path):
         assert memory["peak_rss_mb"] >= memory["baseline_rss_mb"] > 0
     assert COST_FIELDS <= set(results["costs"]) and results["costs"]["all_refreshes_ok"]
     assert len(results["targets"]) == 4 and all({"target", "measured", "met"} <= set(t) for t in results["targets"])
+    assert "peer" not in results and "c7n-org comparison skipped: pass --c7n-org PATH" in done.stderr
     assert {"nproc", "cpu", "python"} <= set(results["machine"])
+
+
+def test_the_c7n_peer_runs_five_read_only_policies():
+    import yaml
+
+    policies = yaml.safe_load((REPO / "bench" / "c7n-policies.yml").read_text())["policies"]
+    assert len(policies) == 5 and len({p["name"] for p in policies}) == 5
+    assert all(p["filters"] and set(p) == {"name", "resource", "filters"} for p in policies)  # no actions
+
+
+def test_the_c7n_comparison_without_c7n_org_says_why_and_skips(tmp_path):
+    missing = tmp_path / "c7n-org"
+    for extra in ([], ["--c7n-org", str(missing)]):
+        done = subprocess.run([sys.executable, "-m", "bench.custodian", *extra], cwd=REPO, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout == ""
+        assert "c7n-org comparison skipped" in done.stderr
+    assert "is not an executable file" in done.stderr

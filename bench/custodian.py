@@ -1,0 +1,174 @@
+"""Polo against a peer: c7n-org (Cloud Custodian) with five read-only waste policies
+(bench/c7n-policies.yml), over the same simulated AWS, estate and latency as the sweep benchmark.
+
+    python -m bench.custodian --c7n-org /path/to/c7n-org     # builds its own 16 x 4 estate first
+    python -m bench --c7n-org /path/to/c7n-org               # the same, as a step of the full benchmark
+
+Each runs as its operator would run it, a fresh process timed by wall clock, start-up included:
+`polo-exporter --once` with every default collector (costs off), and `c7n-org run
+--cache-period 0` with its own default parallelism. The proxy is reset (counters zeroed, every
+bucket full) before each run. c7n is no dependency of Polo or its tests: install it anywhere
+(`pip install c7n c7n-org`, a separate virtualenv keeps its boto3 apart) and pass its c7n-org.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+from bench.awsproxy import REPO_ROOT, ProxyProcess
+from bench.estate import FAKE_CREDENTIALS
+
+POLICIES = os.path.join(REPO_ROOT, "bench", "c7n-policies.yml")
+ROLE = "PoloReadOnly"
+ROUNDS = 2  # the first Polo run also pays moto's lazy set-up of services the estate build never called
+
+
+def usable(c7n_org: str | None) -> str | None:
+    """Why the comparison cannot run, or None when it can."""
+    if not c7n_org:
+        return "c7n-org comparison skipped: pass --c7n-org PATH (pip install c7n c7n-org, e.g. in a virtualenv)"
+    if not (os.path.isfile(c7n_org) and os.access(c7n_org, os.X_OK)):
+        return f"c7n-org comparison skipped: {c7n_org} is not an executable file"
+    return None
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID", "AWS_SESSION_TOKEN")}
+    env.update(FAKE_CREDENTIALS, **extra)
+    return env
+
+
+def timed(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, int, str, str]:
+    started = time.monotonic()
+    done = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=3600)
+    return time.monotonic() - started, done.returncode, done.stdout, done.stderr
+
+
+def load_average() -> float:
+    """The machine is shared: the 1-minute load when a run ends says how busy it was."""
+    return round(os.getloadavg()[0], 1)
+
+
+def sweep_figures(exposition: str) -> dict:
+    """The sweep's own wall time and the collectors' summed task time, from --once's output."""
+    by_collector: dict[str, float] = {}
+    sweep = None
+    for line in exposition.splitlines():
+        if line.startswith("polo_sweep_duration_seconds "):
+            sweep = float(line.split()[-1])
+        elif line.startswith("polo_collector_duration_seconds{"):
+            collector = line.split('collector="', 1)[1].split('"', 1)[0]
+            by_collector[collector] = by_collector.get(collector, 0.0) + float(line.split()[-1])
+    slowest = sorted(by_collector.items(), key=lambda kv: -kv[1])[:5]
+    return {"sweep_seconds": sweep, "slowest_collectors_task_seconds": {k: round(v, 1) for k, v in slowest}}
+
+
+def run_polo(proxy: ProxyProcess, accounts: list[dict], regions: list[str], tmp: str) -> dict:
+    config = {"accounts": accounts, "regions": regions, "aws": {"endpoint_url": proxy.endpoint},
+              "costs": {"enabled": False}, "state_dir": os.path.join(tmp, "polo-state")}
+    path = os.path.join(tmp, "polo.yml")
+    with open(path, "w") as f:
+        yaml.safe_dump(config, f)
+    proxy.reset()
+    seconds, code, stdout, stderr = timed([sys.executable, "-m", "polo", "--config", path, "--once"],
+                                          clean_env(PYTHONPATH=REPO_ROOT), tmp)
+    if code not in (0, 1):  # 1: some collector failed, counted below
+        raise RuntimeError(f"polo-exporter --once exited {code}:\n{stderr[-3000:]}")
+    from polo.config import load_config
+
+    served = proxy.stats()
+    return {"seconds": round(seconds, 2), **sweep_figures(stdout), "exit_code": code, "load_average": load_average(),
+            "collectors": list(load_config(path).collectors),
+            "failed_collector_lines": sum("failed in account" in line for line in stderr.splitlines()),
+            "requests": served["requests"], "throttled": served["throttled"]}
+
+
+def run_c7n(proxy: ProxyProcess, c7n_org: str, accounts: list[dict], regions: list[str], tmp: str) -> dict:
+    path = os.path.join(tmp, "c7n-accounts.yml")
+    with open(path, "w") as f:
+        yaml.safe_dump({"accounts": [{"account_id": a["id"], "name": a["name"], "regions": regions,
+                                      "role": f"arn:aws:iam::{a['id']}:role/{ROLE}"} for a in accounts]}, f)
+    out, cache = os.path.join(tmp, "c7n-out"), os.path.join(tmp, "c7n-cache")
+    os.makedirs(cache)
+    proxy.reset()
+    seconds, code, _, stderr = timed([c7n_org, "run", "-c", path, "-u", POLICIES, "-s", out, "--cache-period", "0",
+                                   "--cache-path", cache],
+                                  clean_env(AWS_ENDPOINT_URL=proxy.endpoint), tmp)
+    if code not in (0, 1):  # 1: some policy failed, counted below
+        raise RuntimeError(f"c7n-org run exited {code}:\n{stderr[-3000:]}")
+    served = proxy.stats()
+    matched: dict[str, int] = {}
+    for resources in glob.glob(os.path.join(out, "*", "*", "*", "resources.json")):
+        policy = os.path.basename(os.path.dirname(resources))
+        with open(resources) as f:
+            matched[policy] = matched.get(policy, 0) + len(json.load(f))
+    errors = [line for line in stderr.splitlines() if "Exception running policy" in line or "Traceback" in line]
+    return {"seconds": round(seconds, 2), "exit_code": code, "load_average": load_average(),
+            "matched": dict(sorted(matched.items())),
+            "runs": len(glob.glob(os.path.join(out, "*", "*", "*", "resources.json"))),
+            "errors": errors[:10], "requests": served["requests"], "throttled": served["throttled"],
+            "parallel": int(os.environ.get("C7N_ORG_PARALLEL", (os.cpu_count() or 1) * 4))}
+
+
+def compare(proxy: ProxyProcess, c7n_org: str, accounts: list[dict], regions: list[str],
+            latency_ms: float) -> dict:
+    """Both tools over the estate behind `proxy`, at `latency_ms` per call with AWS-like throttling."""
+    proxy.configure(latency_ms=latency_ms, throttle=True, record=False, override=None)
+    rounds = []
+    for _ in range(ROUNDS):  # alternating; each tool's fastest round is judged
+        with tempfile.TemporaryDirectory(prefix="polo-bench-c7n-") as tmp:
+            rounds.append({"polo": run_polo(proxy, accounts, regions, tmp),
+                           "c7n_org": run_c7n(proxy, c7n_org, accounts, regions, tmp)})
+    polo = min((r["polo"] for r in rounds), key=lambda r: r["seconds"])
+    c7n = min((r["c7n_org"] for r in rounds), key=lambda r: r["seconds"])
+    version = subprocess.run([os.path.join(os.path.dirname(c7n_org), "custodian"), "version"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout.strip()
+    return {"latency_ms": latency_ms, "accounts": len(accounts), "regions": regions, "polo": polo,
+            "c7n_org": c7n, "custodian_version": version, "rounds": rounds,
+            "polo_share_of_c7n": round(polo["seconds"] / c7n["seconds"], 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench import estate
+    from bench.run import machine, region_names
+    from bench.synthetic import bench_config
+
+    parser = argparse.ArgumentParser(prog="python -m bench.custodian", description=__doc__.split("\n")[0])
+    parser.add_argument("--c7n-org", help="path of the c7n-org executable")
+    parser.add_argument("--accounts", type=int, default=16)
+    parser.add_argument("--regions", type=int, default=4)
+    parser.add_argument("--resources-per-region", type=int, default=60)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--servers", type=int, default=2)
+    parser.add_argument("--build-processes", type=int, default=2)
+    args = parser.parse_args(argv)
+    why_not = usable(args.c7n_org)
+    if why_not:
+        print(why_not, file=sys.stderr)
+        return 0
+    regions = list(region_names(args.regions))
+    accounts = [{"id": a.id, "name": a.name, "environment": a.environment}
+                for a in bench_config(args.accounts, tuple(regions)).accounts]
+    with ProxyProcess(servers=args.servers, latency_ms=0, throttle=False) as proxy:
+        built = estate.build(accounts, regions, proxy.endpoint, args.resources_per_region,
+                             processes=args.build_processes)
+        result = compare(proxy, args.c7n_org, accounts, regions, args.latency_ms)
+    result["resources"] = sum(sum(a["counts"].values()) for a in built.values())
+    result["machine"] = machine()
+    result["command"] = "python -m bench.custodian " + " ".join(argv if argv is not None else sys.argv[1:])
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
