@@ -161,7 +161,8 @@ def s3_operation(method: str, path: str, query: str) -> str:
 
 
 def rest_operation(method: str, path: str) -> str:
-    """Lambda's REST paths -> its operation names (the ones Polo and the estate use)."""
+    """REST-JSON paths -> operation names: Lambda's by name (the ones Polo and the estate use),
+    other services' by method and path shape."""
     p = path.rstrip("/")
     if re.fullmatch(r"/\d{4}-\d{2}-\d{2}/functions", p):
         return "ListFunctions" if method == "GET" else "CreateFunction"
@@ -183,10 +184,10 @@ def classify(method: str, path: str, headers, body: bytes) -> Call:
         return Call(access_key, region, service, target.rsplit(".", 1)[-1], "json")
     if service == "s3":
         return Call(access_key, region, service, s3_operation(method, split.path, split.query), "rest-xml")
-    if service == "lambda":
-        return Call(access_key, region, service, rest_operation(method, split.path), "rest-json")
     form = parse_qs(body.decode("utf-8", "replace")) if body and method == "POST" else parse_qs(split.query)
     action = (form.get("Action") or [""])[0]
+    if not action and service != "ec2":  # Lambda, EKS, OpenSearch...: REST paths, JSON errors
+        return Call(access_key, region, service, rest_operation(method, split.path), "rest-json")
     call = Call(access_key, region, service, action or method, "ec2" if service == "ec2" else "query")
     if action == "AssumeRole":
         arn = ROLE_ARN_ACCOUNT.match((form.get("RoleArn") or [""])[0])
@@ -221,7 +222,7 @@ def throttle_reply(call: Call) -> tuple[int, dict[str, str], bytes]:
     if call.protocol == "json":
         body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
         return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id}, body.encode()
-    if call.protocol == "rest-json":  # Lambda
+    if call.protocol == "rest-json":
         body = json.dumps({"Reason": "CallerRateLimitExceeded", "Type": "User", "message": "Rate exceeded"})
         return 429, {"Content-Type": "application/json", "x-amzn-ErrorType": "TooManyRequestsException",
                      "x-amzn-RequestId": request_id}, body.encode()
