@@ -205,15 +205,16 @@ def resources_table(prometheus, search: str = ""):
 @pytest.mark.e2e
 def test_resource_table_joins_created_time_and_cost_and_links_every_row_to_its_console_page(prometheus):
     sys.path.insert(0, str(REPO / "grafana"))
-    from boards.console import PAGES
+    from boards.console import PAGES, console_page
 
     panel, frame = resources_table(prometheus)
     rows = frame.rows()
     assert len(rows) == len(prometheus.query("polo_resource_info"))
     types = {r["resource_type"] for r in rows}
     assert types == set(PAGES), "every demo resource type is in the table and has a console page"
+    account_ids = {s["metric"]["account"]: s["metric"]["account_id"] for s in prometheus.query("polo_account_info")}
     for row in rows:
-        url = PAGES[row["resource_type"]].format(r=row["region"], id=row["resource_id"])
+        url = console_page(row["resource_type"], row["region"], account_ids[row["account"]], row["resource_id"])
         assert row["console_url"] == url, row
         assert url.startswith("https://") and row["region"] in url
     instance = next(r for r in rows if r["resource_type"] == "ec2_instance")
@@ -234,7 +235,13 @@ def test_resource_table_joins_created_time_and_cost_and_links_every_row_to_its_c
 def test_resource_search_matches_name_or_id_case_insensitively(prometheus):
     _, by_name = resources_table(prometheus, "API")
     assert by_name.length and all("api" in (r["name"] + r["resource_id"]).lower() for r in by_name.rows())
-    some_id = by_name.rows()[0]["resource_id"]
+    rows = by_name.rows()
+
+    def matches(tail: str) -> int:
+        return sum(tail in (r["name"] + r["resource_id"]).lower() for r in rows)
+
+    # the id whose tail is rarest among the matches (ids of one service can share long suffixes)
+    some_id = min((r["resource_id"] for r in rows), key=lambda i: matches(i[-8:].lower()))
     _, by_id = resources_table(prometheus, some_id[-8:])
     assert some_id in by_id.fields["resource_id"]
     assert by_id.length < by_name.length
