@@ -167,6 +167,15 @@ def _common(panel, title: str, description: str, unit: str, thresholds, width: i
             .thresholds(thresholds or neutral()).span(width).height(height))
 
 
+def _with_targets(panel, targets: list, link: tuple[str, str] | None = None):
+    """The panel's queries, and its link to the dashboard behind it if it has one."""
+    if link:
+        panel = panel.links([link_to(*link)])
+    for target in targets:
+        panel = panel.with_target(target)
+    return panel
+
+
 def stat_panel(title: str, description: str, unit: str, targets: list, thresholds=None,
                width: int = 6, height: int = 4, link: tuple[str, str] | None = None,
                text_mode: cm.BigValueTextMode = cm.BigValueTextMode.AUTO) -> stat.Panel:
@@ -174,11 +183,7 @@ def stat_panel(title: str, description: str, unit: str, targets: list, threshold
     panel = (panel.color_mode(cm.BigValueColorMode.BACKGROUND if thresholds else cm.BigValueColorMode.VALUE)
              .graph_mode(cm.BigValueGraphMode.NONE).text_mode(text_mode)
              .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False)))
-    if link:
-        panel = panel.links([link_to(*link)])
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
+    return _with_targets(panel, targets, link)
 
 
 def timeseries_panel(title: str, description: str, unit: str, targets: list, thresholds=None,
@@ -195,9 +200,7 @@ def timeseries_panel(title: str, description: str, unit: str, targets: list, thr
         panel = panel.stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL))
     if thresholds:
         panel = panel.thresholds_style(cb.GraphThresholdsStyleConfig().mode(cm.GraphThresholdsStyleMode.LINE))
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
+    return _with_targets(panel, targets)
 
 
 def bar_gauge_panel(title: str, description: str, unit: str, targets: list, thresholds=None,
@@ -205,11 +208,7 @@ def bar_gauge_panel(title: str, description: str, unit: str, targets: list, thre
     panel = _common(bargauge.Panel(), title, description, unit, thresholds, width, height)
     panel = (panel.orientation(cm.VizOrientation.HORIZONTAL).display_mode(cm.BarGaugeDisplayMode.BASIC)
              .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False)))
-    if link:
-        panel = panel.links([link_to(*link)])
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
+    return _with_targets(panel, targets, link)
 
 
 def pie_panel(title: str, description: str, unit: str, targets: list, width: int = 8,
@@ -219,11 +218,7 @@ def pie_panel(title: str, description: str, unit: str, targets: list, width: int
               .placement(cm.LegendPlacement.RIGHT).show_legend(True).values([pm.PieChartLegendValues.VALUE]))
     panel = (panel.pie_type(pm.PieChartType.DONUT).legend(legend)
              .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False)))
-    if link:
-        panel = panel.links([link_to(*link)])
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
+    return _with_targets(panel, targets, link)
 
 
 def table_panel(title: str, description: str, unit: str, targets: list, thresholds=None,
@@ -235,9 +230,7 @@ def table_panel(title: str, description: str, unit: str, targets: list, threshol
         panel = panel.with_transformation(transformation(**spec))
     if sort_by:
         panel = panel.sort_by([cb.TableSortByFieldState().display_name(sort_by[0]).desc(sort_by[1])])
-    for target in targets:
-        panel = panel.with_target(target)
-    return panel
+    return _with_targets(panel, targets)
 
 
 def override(panel, field: str, **properties: Any):
