@@ -158,4 +158,7 @@ def test_cost_source_exports_estimates_and_counts_gaps_once_logged(caplog):
 
 def test_every_priced_type_has_a_pricer():
     assert set(PRICED_TYPES) == {"ec2_instance", "ebs_volume", "ebs_snapshot", "elastic_ip",
-                                 "nat_gateway", "load_balancer", "rds_instance"}
+                                 "nat_gateway", "load_balancer", "rds_instance", "eks_cluster",
+                                 "elasticache_cluster", "opensearch_domain", "sagemaker_endpoint",
+                                 "sagemaker_notebook", "dynamodb_table", "ecr_repository",
+                                 "cloudwatch_log_group"}

@@ -167,6 +167,97 @@ class PriceTable:
         return self.rds_multi_az_factor if r.details.get("multi_az") else 1.0
 
 
+    # --- the bigger services: priced from the Price List API only (the shipped table has none)
+
+    def eks_cluster(self, r: Resource) -> float | None:
+        """The control plane, billed by the hour whether or not anything runs on it. Nodes are
+        EC2 instances (priced as such); extended-support surcharges are not included."""
+        return self.monthly(self._price(r.region, "eks_cluster_hourly"))
+
+    def elasticache_cluster(self, r: Resource) -> float | None:
+        """Every node at its node type's hourly price for the engine (Valkey is cheaper)."""
+        engine = str(r.details.get("engine", "redis"))
+        hourly = self._price(r.region, "elasticache_node_hourly", engine, r.resource_class)
+        return None if hourly is None else self.monthly(hourly * int(r.details.get("nodes") or 1))
+
+    def opensearch_domain(self, r: Resource) -> float | None:
+        """Data nodes, dedicated masters and EBS storage; UltraWarm and snapshots excluded."""
+        nodes = ((r.resource_class, r.details.get("instance_count")),
+                 (str(r.details.get("master_instance_type", "")), r.details.get("master_count")))
+        hourly = self._hourly_nodes(r.region, "opensearch_instance_hourly", nodes)
+        if hourly is None:
+            return None
+        if not r.size_bytes:
+            return self.monthly(hourly)
+        per_gb = self._price(r.region, "opensearch_storage_gb_month", str(r.details.get("volume_type", "gp3")))
+        return None if per_gb is None else hourly * self.hours_per_month + per_gb * r.size_bytes / GIB
+
+    def sagemaker_endpoint(self, r: Resource) -> float | None:
+        """Instances of every production variant at SageMaker hosting prices; serverless
+        variants (no instance type) bill per use and add nothing."""
+        nodes = [(instance_type, count) for _name, instance_type, count in r.details.get("variants") or ()]
+        return self.monthly(self._hourly_nodes(r.region, "sagemaker_hosting_hourly", nodes))
+
+    def _hourly_nodes(self, region: str, kind: str, nodes) -> float | None:
+        """USD an hour for (instance type, count) pairs; pairs without a type or count add 0."""
+        hourly = 0.0
+        for instance_type, count in nodes:
+            if not instance_type or not count:
+                continue
+            price = self._price(region, kind, instance_type)
+            if price is None:
+                return None
+            hourly += price * int(count)
+        return hourly
+
+    def sagemaker_notebook(self, r: Resource) -> float | None:
+        """The instance while InService, plus its ML storage volume always."""
+        compute = self.sagemaker_notebook_compute(r)
+        storage = self.sagemaker_notebook_storage(r)
+        return None if compute is None or storage is None else compute + storage
+
+    def sagemaker_notebook_compute(self, r: Resource) -> float | None:
+        """What stopping the notebook saves: its instance hours (the volume stays)."""
+        if r.state != "InService":
+            return 0.0
+        return self.monthly(self._price(r.region, "sagemaker_notebook_hourly", r.resource_class))
+
+    def sagemaker_notebook_storage(self, r: Resource) -> float | None:
+        if not r.size_bytes:
+            return 0.0
+        per_gb = self._price(r.region, "sagemaker_storage_gb_month")
+        return None if per_gb is None else per_gb * r.size_bytes / GIB
+
+    def dynamodb_table(self, r: Resource) -> float | None:
+        """Storage for the table class, plus provisioned read and write capacity by the hour.
+        On-demand requests bill per use and are excluded; so is the account's free tier."""
+        table_class = str(r.details.get("table_class") or "STANDARD")
+        per_gb = self._price(r.region, "dynamodb_storage_gb_month", table_class)
+        cost = None if per_gb is None else per_gb * (r.size_bytes or 0) / GIB
+        if r.resource_class != "PROVISIONED":
+            return cost
+        for kind, units in (("dynamodb_read_capacity_unit_hourly", r.details.get("read_capacity_units")),
+                            ("dynamodb_write_capacity_unit_hourly", r.details.get("write_capacity_units"))):
+            unit_hourly = self._price(r.region, kind, table_class)
+            if cost is None or unit_hourly is None:
+                cost = None
+                continue
+            cost += unit_hourly * float(units or 0) * self.hours_per_month
+        return cost
+
+    def ecr_repository(self, r: Resource) -> float | None:
+        """Image storage per GB-month (an upper bound: shared layers count once per image)."""
+        return self._storage(r, "ecr_storage_gb_month")
+
+    def cloudwatch_log_group(self, r: Resource) -> float | None:
+        """Archived log storage per GB-month; ingestion bills per use and is excluded."""
+        return self._storage(r, "logs_storage_gb_month")
+
+    def _storage(self, r: Resource, kind: str) -> float | None:
+        per_gb = self._price(r.region, kind)
+        return None if per_gb is None else per_gb * (r.size_bytes or 0) / GIB
+
+
 _PRICERS = {
     "ec2_instance": PriceTable.instance,
     "ebs_volume": PriceTable.volume,
@@ -175,7 +266,16 @@ _PRICERS = {
     "nat_gateway": PriceTable.nat_gateway,
     "load_balancer": PriceTable.load_balancer,
     "rds_instance": PriceTable.rds_instance,
+    "eks_cluster": PriceTable.eks_cluster,
+    "elasticache_cluster": PriceTable.elasticache_cluster,
+    "opensearch_domain": PriceTable.opensearch_domain,
+    "sagemaker_endpoint": PriceTable.sagemaker_endpoint,
+    "sagemaker_notebook": PriceTable.sagemaker_notebook,
+    "dynamodb_table": PriceTable.dynamodb_table,
+    "ecr_repository": PriceTable.ecr_repository,
+    "cloudwatch_log_group": PriceTable.cloudwatch_log_group,
 }
-# Resource types with a list price. S3 and Lambda bill by usage and VPCs, subnets and security
-# groups are free: those get no estimate at all.
+# Resource types with a list price. S3, Lambda and ECS on Fargate bill by usage; VPCs, subnets,
+# security groups and Auto Scaling groups are free; EKS node groups' and Auto Scaling groups'
+# instances are priced as the EC2 instances they are. Those get no estimate at all.
 PRICED_TYPES = tuple(_PRICERS)
