@@ -717,6 +717,49 @@ def test_sagemaker_endpoints_count_instances_per_variant(aws):
     assert endpoint.details["instance_count"] == 3
 
 
+def reranker_endpoints(sagemaker, *names):
+    sagemaker.create_model(ModelName="reranker", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x"})
+    sagemaker.create_endpoint_config(EndpointConfigName="reranker-config", ProductionVariants=[
+        {"VariantName": variant, "ModelName": "reranker", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+        for variant in ("primary", "canary")])
+    for name in names:
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName="reranker-config")
+
+
+def test_sagemaker_endpoints_sum_invocations_of_every_variant_in_one_metric_call(aws):
+    reranker_endpoints(aws("sagemaker"), "busy", "idle")
+    now = dt.datetime.now(dt.timezone.utc)
+    aws("cloudwatch").put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+        {"MetricName": "Invocations", "Timestamp": now - dt.timedelta(days=day, hours=2), "Value": value,
+         "Dimensions": [{"Name": "EndpointName", "Value": "busy"}, {"Name": "VariantName", "Value": variant}]}
+        for day in range(10) for variant, value in (("primary", 100.0), ("canary", 1.0))])  # days 7..9: too old
+    aws.calls.clear()
+
+    found = by_id(collect(sagemaker_endpoints, aws))
+    assert found["busy"].details["invocations_7d"] == 7 * 101.0
+    assert found["idle"].details["invocations_7d"] == 0.0
+    assert aws.calls["GetMetricData"] == 1
+
+
+@pytest.mark.parametrize("failure", ["denied", "timeout"])
+def test_sagemaker_endpoints_survive_a_cloudwatch_failure(aws, caplog, failure):
+    reranker_endpoints(aws("sagemaker"), "ranker-a", "ranker-b")
+
+    def denied(**_):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetMetricData")
+
+    def timed_out(request, **_):
+        raise ReadTimeoutError(endpoint_url=request.url)
+    event = "before-call" if failure == "denied" else "before-send"
+    aws("cloudwatch").meta.events.register(f"{event}.cloudwatch.GetMetricData",
+                                           denied if failure == "denied" else timed_out)
+
+    found = by_id(collect(sagemaker_endpoints, aws))
+    assert {name: r.details["invocations_7d"] for name, r in found.items()} == {"ranker-a": None, "ranker-b": None}
+    assert ("AccessDenied" if failure == "denied" else "ReadTimeout") in caplog.text
+    assert "2 SageMaker endpoints" in caplog.text
+
+
 def test_sagemaker_notebooks_all_pages(aws):
     sagemaker = aws("sagemaker")
     for n in range(5):

@@ -1,5 +1,5 @@
 """NAT gateways (DescribeNatGateways, all pages) with their last 7 days of outbound bytes
-(CloudWatch GetMetricData, one paged call per region for all its gateways).
+(CloudWatch GetMetricData, one paged call per region for all its gateways: metric_sums).
 
 Yields, e.g.:
     Resource(account_id='651774330118', region='us-east-1', resource_type='nat_gateway',
@@ -14,52 +14,20 @@ call fails (an AWS error or a timeout): the gateways are still reported, the fai
 from __future__ import annotations
 
 import datetime as dt
-import logging
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from polo.collectors import CollectContext, paginate
-from polo.errors import error_code
+from polo.collectors.metric_sums import weekly_sums
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "nat_gateways"
 SCOPE = "regional"
-WINDOW = dt.timedelta(days=7)
-QUERIES_PER_CALL = 500  # GetMetricData's limit
-log = logging.getLogger(__name__)
 
 
 def bytes_out(cloudwatch, gateway_ids: list[str],
               now: dt.datetime | None = None) -> dict[str, float | None]:
     """gateway id -> BytesOutToDestination summed over the last 7 days; all None on error."""
-    if not gateway_ids:
-        return {}
-    end = now or dt.datetime.now(dt.timezone.utc)
-    totals: dict[str, float] = {g: 0.0 for g in gateway_ids}
-    try:
-        for start in range(0, len(gateway_ids), QUERIES_PER_CALL):
-            batch = gateway_ids[start:start + QUERIES_PER_CALL]
-            ids = {f"nat{start + i}": g for i, g in enumerate(batch)}
-            queries = [{
-                "Id": query_id,
-                "MetricStat": {
-                    "Metric": {"Namespace": "AWS/NATGateway", "MetricName": "BytesOutToDestination",
-                               "Dimensions": [{"Name": "NatGatewayId", "Value": gateway_id}]},
-                    "Period": 86400,
-                    "Stat": "Sum",
-                },
-                "ReturnData": True,
-            } for query_id, gateway_id in ids.items()]
-            for result in paginate(cloudwatch, "get_metric_data", "MetricDataResults",
-                                   MetricDataQueries=queries, StartTime=end - WINDOW, EndTime=end):
-                gateway_id = ids.get(result.get("Id", ""))
-                if gateway_id is not None:
-                    totals[gateway_id] += float(sum(result.get("Values") or ()))
-    except (ClientError, BotoCoreError) as exc:  # AWS refusals and transport failures alike
-        log.warning("CloudWatch GetMetricData for %d NAT gateways failed: %s",
-                    len(gateway_ids), error_code(exc))
-        return dict.fromkeys(gateway_ids)
-    return dict(totals)
+    return weekly_sums(cloudwatch, "AWS/NATGateway", "BytesOutToDestination",
+                       [(g, {"NatGatewayId": g}) for g in gateway_ids], f"{len(gateway_ids)} NAT gateways", now)
 
 
 def collect(ctx: CollectContext):

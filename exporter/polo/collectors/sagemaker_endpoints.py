@@ -1,20 +1,27 @@
 """SageMaker real-time endpoints (ListEndpoints, all pages; DescribeEndpoint, the endpoint
-configuration's DescribeEndpointConfig and ListTags, all pages, each).
+configuration's DescribeEndpointConfig and ListTags, all pages, each), with their last 7 days of
+invocations (CloudWatch GetMetricData, one paged call per region for all their variants:
+metric_sums).
 
 Yields, e.g.:
     Resource(account_id='651774330118', region='us-east-1', resource_type='sagemaker_endpoint',
              resource_id='reranker', name='reranker', state='InService', parent_id='651774330118',
              created=1719000000.0, resource_class='ml.g5.xlarge',
              details={'variants': (('primary', 'ml.g5.xlarge', 2),), 'instance_count': 2,
+                      'invocations_7d': 5400.0,
                       'arn': 'arn:aws:sagemaker:us-east-1:651774330118:endpoint/reranker'})
 `variants` holds (variant name, instance type, instances) per production variant: the
 instances running now (CurrentInstanceCount), else the configuration's initial count.
 Serverless variants have no instance type and count 0. `resource_class` is the first
-variant's instance type.
+variant's instance type. `invocations_7d` is AWS/SageMaker Invocations (dimensions EndpointName
+and VariantName) summed over the last 7 days and every variant; 0.0 when CloudWatch has no
+datapoints, None for every endpoint of the region when the CloudWatch call fails (an AWS error
+or a timeout): the endpoints are still reported, the failure is logged as a warning.
 """
 from __future__ import annotations
 
 from polo.collectors import CollectContext, paginate
+from polo.collectors.metric_sums import weekly_sums
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "sagemaker_endpoints"
@@ -33,14 +40,23 @@ def variants(endpoint: dict, config: dict) -> tuple[tuple[str, str, int], ...]:
     return tuple(found)
 
 
+def invocations(cloudwatch, endpoints: dict[str, tuple[tuple[str, str, int], ...]]) -> dict[str, float | None]:
+    """endpoint name -> Invocations over the last 7 days, all variants; all None on error."""
+    series = [(name, {"EndpointName": name, "VariantName": variant})
+              for name, found in endpoints.items() for variant, _type, _count in found]
+    return weekly_sums(cloudwatch, "AWS/SageMaker", "Invocations", series, f"{len(endpoints)} SageMaker endpoints")
+
+
 def collect(ctx: CollectContext):
     sagemaker = ctx.regional_client("sagemaker")
+    described = []
     for summary in paginate(sagemaker, "list_endpoints", "Endpoints"):
-        name = summary["EndpointName"]
-        endpoint = sagemaker.describe_endpoint(EndpointName=name)
+        endpoint = sagemaker.describe_endpoint(EndpointName=summary["EndpointName"])
         config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+        described.append((summary["EndpointName"], endpoint, variants(endpoint, config)))
+    traffic = invocations(ctx.regional_client("cloudwatch"), {name: found for name, _, found in described})
+    for name, endpoint, found in described:
         arn = endpoint.get("EndpointArn", "")
-        found = variants(endpoint, config)
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
@@ -52,5 +68,6 @@ def collect(ctx: CollectContext):
             created=timestamp(endpoint.get("CreationTime")),
             resource_class=found[0][1] if found else "",
             tags=tag_dict(list(paginate(sagemaker, "list_tags", "Tags", ResourceArn=arn)) if arn else None),
-            details={"variants": found, "instance_count": sum(v[2] for v in found), "arn": arn},
+            details={"variants": found, "instance_count": sum(v[2] for v in found),
+                     "invocations_7d": traffic.get(name), "arn": arn},
         )
