@@ -16,6 +16,11 @@ from polo.pricing import PriceTable
 
 pytestmark = pytest.mark.fast
 PRICES = PriceTable.load()
+# Prices for the types the shipped table leaves to the Price List API (round test figures).
+SERVICE_PRICES = PriceTable.from_dict({"source": "test", "as_of": "2025-06-01", "hours_per_month": 730, "regions": {
+    "us-east-1": {"eks_cluster_hourly": 0.10, "sagemaker_hosting_hourly": {"ml.m5.large": 0.10},
+                  "sagemaker_notebook_hourly": {"ml.t3.medium": 0.05}, "sagemaker_storage_gb_month": 0.10,
+                  "ecr_storage_gb_month": 0.10, "logs_storage_gb_month": 0.03}}})
 NOW = 1_750_000_000.0
 DAY = 86400.0
 TAGGED = {"team": "payments", "service": "api"}
@@ -60,6 +65,34 @@ def database(resource_id, state, size_gib=20, multi_az=False, **fields):
                details={"engine": "postgres", "multi_az": multi_az, "storage_type": "gp3"}, **fields)
 
 
+def endpoint(resource_id, invocations, age_days, instances=2, state="InService", **fields):
+    return res("sagemaker_endpoint", resource_id, state=state, created=NOW - age_days * DAY,
+               resource_class="ml.m5.large",
+               details={"variants": (("primary", "ml.m5.large", instances),), "instance_count": instances,
+                        "invocations_7d": invocations}, **fields)
+
+
+def cluster(resource_id, nodegroups=0, fargate_profiles=0, **fields):
+    return res("eks_cluster", resource_id, state="ACTIVE", resource_class="1.31",
+               details={"nodegroups": nodegroups, "fargate_profiles": fargate_profiles}, **fields)
+
+
+def log_group(resource_id, stored_gib, retention_days=None, **fields):
+    return res("cloudwatch_log_group", resource_id, state="active", resource_class="STANDARD",
+               size_bytes=stored_gib * GIB, details={"retention_days": retention_days}, **fields)
+
+
+def repository(resource_id, stored_gib, lifecycle_policy=False, **fields):
+    return res("ecr_repository", resource_id, state="active", size_bytes=stored_gib * GIB,
+               details={"image_count": 3, "lifecycle_policy": lifecycle_policy}, **fields)
+
+
+def notebook(resource_id, state="InService", modified_days_ago=None, **fields):
+    modified = None if modified_days_ago is None else NOW - modified_days_ago * DAY
+    return res("sagemaker_notebook", resource_id, state=state, resource_class="ml.t3.medium",
+               size_bytes=5 * GIB, details={"last_modified": modified}, **fields)
+
+
 def inventory(*resources, failed=(), now=NOW):
     """A snapshot whose every collector listed every (account, region) present; `failed` names
     (account, region) pairs whose ec2_instances listing failed this sweep."""
@@ -75,8 +108,8 @@ def seen(resource, condition, days_ago):
     return {resource.key + (condition,): NOW - days_ago * DAY}
 
 
-def run(*resources, memory=None, settings=SETTINGS, **kw):
-    findings, _ = evaluate(inventory(*resources, **kw), settings, PRICES, memory or {})
+def run(*resources, memory=None, settings=SETTINGS, prices=PRICES, **kw):
+    findings, _ = evaluate(inventory(*resources, **kw), settings, prices, memory or {})
     return {(f.action, f.resource.resource_id): (f.reason, f.savings) for f in findings}
 
 
@@ -194,6 +227,81 @@ def test_stopped_rds_instance_saves_storage():
     assert found == {"db-stopped": (reason, pytest.approx(2.3)), "db-big": (reason, pytest.approx(23.0))}
 
 
+def test_idle_sagemaker_endpoint():
+    found = only(run(endpoint("ep-idle", 0.0, 30), endpoint("ep-busy", 12.0, 30), endpoint("ep-unknown", None, 30),
+                     endpoint("ep-new", 0.0, 3), endpoint("ep-serverless", 0.0, 30, instances=0),
+                     endpoint("ep-failed", 0.0, 30, state="Failed"), prices=SERVICE_PRICES),
+                 "idle_sagemaker_endpoint")
+    # two ml.m5.large hosting instances: 2 x 0.10 x 730 = $146.00 a month
+    assert found == {"ep-idle": ("no invocations in the last 7 days", pytest.approx(146.0))}
+    assert only(run(endpoint("ep-new", 0.0, 3), settings=ActionSettings(sagemaker_endpoint_idle_days=2)),
+                "idle_sagemaker_endpoint") == {"ep-new": ("no invocations in the last 7 days", None)}
+
+
+def test_idle_eks_cluster_needs_no_node_group_fargate_profile_or_node():
+    clusters = [cluster("idle"), cluster("managed", nodegroups=1), cluster("fargate", fargate_profiles=1),
+                cluster("self-managed"), cluster("tagged-managed"), cluster("old-nodes"), cluster("lonely"),
+                cluster("new")]
+    nodes = [
+        instance("i-self", tags={**TAGGED, "kubernetes.io/cluster/self-managed": "owned"}),
+        instance("i-managed", "stopped", tags={**TAGGED, "eks:cluster-name": "tagged-managed"}),
+        instance("i-gone", "terminated", tags={**TAGGED, "kubernetes.io/cluster/old-nodes": "owned"}),
+        # a node of a cluster of the same name in another account does not count here
+        instance("i-elsewhere", account_id=ACCOUNT_B, tags={**TAGGED, "eks:cluster-name": "lonely"}),
+    ]
+    memory = {}
+    for c in clusters:
+        memory.update(seen(c, "no_nodes", 0.5 if c.resource_id == "new" else 10))
+    found = only(run(*clusters, *nodes, memory=memory, prices=SERVICE_PRICES), "idle_eks_cluster")
+    # control plane: 0.10 x 730 = $73.00 a month
+    reason = "no node groups, Fargate profiles or nodes for more than 7 days"
+    assert found == {name: (reason, pytest.approx(73.0)) for name in ("idle", "old-nodes", "lonely")}
+
+
+def test_idle_eks_cluster_needs_the_instance_listing():
+    idle = cluster("idle")
+    snapshot = inventory(idle)
+    tasks = {k: v for k, v in snapshot.tasks.items() if k.collector != "ec2_instances"}
+    findings, memory = evaluate(Snapshot(NOW, snapshot.resources, (), tasks, 1.0, True, NOW),
+                                SETTINGS, PRICES, seen(idle, "no_nodes", 10))
+    assert findings == []  # instances never listed: "no nodes" cannot be told from "not looked at"
+
+
+def test_log_group_never_expires_above_the_stored_threshold():
+    found = only(run(log_group("/app/debug", 10), log_group("/app/kept", 10, retention_days=30),
+                     log_group("/app/tiny", 0.001), prices=SERVICE_PRICES), "log_group_never_expires")
+    # 10 GiB stored: 10 x 0.03 = $0.30 a month at most (retention deletes the older events only)
+    assert found == {"/app/debug": ("never expires, more than 1 GiB stored", pytest.approx(0.3))}
+    found = only(run(log_group("/app/tiny", 0.001), settings=ActionSettings(log_group_min_stored_gib=0.0005)),
+                 "log_group_never_expires")
+    assert found == {"/app/tiny": ("never expires, more than 0.0005 GiB stored", None)}  # no price in the table
+
+
+def test_ecr_no_lifecycle_above_the_stored_threshold():
+    found = only(run(repository("models", 20), repository("api", 20, lifecycle_policy=True),
+                     repository("tools", 0.5), res("ecr_repository", "unknown", size_bytes=20 * GIB),
+                     prices=SERVICE_PRICES), "ecr_no_lifecycle")
+    # 20 GiB of images: 20 x 0.10 = $2.00 a month at most
+    assert found == {"models": ("no lifecycle policy, more than 1 GiB stored", pytest.approx(2.0))}
+
+
+def test_notebook_left_running_from_memory_made_younger_by_aws():
+    forgotten, restarted = notebook("forgotten", modified_days_ago=9), notebook("restarted", modified_days_ago=0.1)
+    unmodified, stopped = notebook("unmodified"), notebook("stopped", "Stopped", modified_days_ago=9)
+    fresh = notebook("fresh", modified_days_ago=30)  # AWS's field alone never makes it old
+    memory = {}
+    for n in (forgotten, restarted, unmodified, stopped):
+        memory.update(seen(n, "in_service", 5))
+    found = only(run(forgotten, restarted, unmodified, stopped, fresh, memory=memory, prices=SERVICE_PRICES),
+                 "notebook_left_running")
+    # the instance only (the 5 GiB volume stays): 0.05 x 730 = $36.50 a month
+    reason = "in service for more than 3 days"
+    assert found == {"forgotten": (reason, pytest.approx(36.5)), "unmodified": (reason, pytest.approx(36.5))}
+    _, kept = evaluate(inventory(forgotten, restarted, stopped, fresh), SETTINGS, PRICES, memory)
+    assert kept == {**seen(forgotten, "in_service", 5), **seen(restarted, "in_service", 5),
+                    **seen(fresh, "in_service", 0)}  # the memory keeps Polo's own sighting
+
+
 def test_missing_tags_lists_keys_sorted_and_skips_aws_defaults():
     resources = [
         res("s3_bucket", "half-tagged", tags={"team": "data"}),
@@ -219,6 +327,7 @@ def test_each_rule_flags_only_its_own_cases():
     """One inventory holding every case; the complete set of findings is exactly these."""
     idle_volume = volume("vol-idle", tags={})  # untagged too
     lb = balancer("lb-empty", 0, 0)
+    idle_cluster, running = cluster("idle"), notebook("running")
     resources = [
         instance("i-1"), volume("vol-root", 20, "gp3", instance="i-1"), idle_volume,
         volume("vol-gp2", 100, instance="i-1"),
@@ -226,27 +335,39 @@ def test_each_rule_flags_only_its_own_cases():
         res("elastic_ip", "eipalloc-1", state="unassociated"),
         snapshot_res("snap-orphan", "vol-gone", 100), lb, nat("nat-idle", 0.0, 30),
         database("db-stopped", "stopped"), database("db-live", "available"),
+        endpoint("ep-idle", 0.0, 30), endpoint("ep-busy", 5.0, 30), idle_cluster, cluster("busy", nodegroups=2),
+        log_group("/app/debug", 10), log_group("/app/kept", 10, retention_days=7),
+        repository("models", 20), repository("api", 20, lifecycle_policy=True),
+        running, notebook("stopped", "Stopped"),
     ]
-    memory = {**seen(idle_volume, "unattached", 2), **seen(lb, "no_healthy_targets", 2)}
+    memory = {**seen(idle_volume, "unattached", 2), **seen(lb, "no_healthy_targets", 2),
+              **seen(idle_cluster, "no_nodes", 10), **seen(running, "in_service", 5)}
     assert set(run(*resources, memory=memory)) == {
         ("unattached_volume", "vol-idle"), ("missing_tags", "vol-idle"), ("gp2_to_gp3", "vol-gp2"),
         ("stopped_instance", "i-stopped"), ("idle_elastic_ip", "eipalloc-1"),
         ("orphaned_snapshot", "snap-orphan"), ("idle_load_balancer", "lb-empty"),
         ("idle_nat_gateway", "nat-idle"), ("stopped_rds_instance", "db-stopped"),
+        ("idle_sagemaker_endpoint", "ep-idle"), ("idle_eks_cluster", "idle"),
+        ("log_group_never_expires", "/app/debug"), ("ecr_no_lifecycle", "models"),
+        ("notebook_left_running", "running"),
     }
 
 
 def test_exempt_tag_any_value_silences_every_rule():
     keep = {**TAGGED, "polo:keep": ""}
     idle_volume, lb = volume("vol-idle", tags=keep), balancer("lb-empty", 0, 0, tags=keep)
+    idle_cluster, running = cluster("idle", tags=keep), notebook("running", tags=keep)
     resources = [
         idle_volume, lb, instance("i-1", tags=keep), volume("vol-gp2", 100, instance="i-1", tags=keep),
         instance("i-stopped", "stopped", state_since=NOW - 30 * DAY, tags=keep),
         res("elastic_ip", "eipalloc-1", state="unassociated", tags=keep),
         snapshot_res("snap-orphan", "vol-gone", 100, tags=keep), nat("nat-idle", 0.0, 30, tags=keep),
         database("db-stopped", "stopped", tags=keep), res("s3_bucket", "b", tags={"polo:keep": "yes"}),
+        endpoint("ep-idle", 0.0, 30, tags=keep), idle_cluster, log_group("/app/debug", 10, tags=keep),
+        repository("models", 20, tags=keep), running,
     ]
-    memory = {**seen(idle_volume, "unattached", 2), **seen(lb, "no_healthy_targets", 2)}
+    memory = {**seen(idle_volume, "unattached", 2), **seen(lb, "no_healthy_targets", 2),
+              **seen(idle_cluster, "no_nodes", 10), **seen(running, "in_service", 5)}
     assert run(*resources, memory=memory) == {}
     # a custom exempt tag replaces the default
     custom = ActionSettings(exempt_tag="keep-me")
@@ -263,13 +384,19 @@ def test_thresholds_come_from_settings():
 def test_threshold_zero_flags_at_first_sighting():
     """0 means "flag at once": a condition first seen this sweep (age 0) is flagged by every rule."""
     zero = ActionSettings(volume_unattached_days=0, instance_stopped_days=0, snapshot_age_days=0,
-                          load_balancer_idle_days=0, nat_gateway_idle_days=0)
+                          load_balancer_idle_days=0, nat_gateway_idle_days=0, sagemaker_endpoint_idle_days=0,
+                          eks_cluster_idle_days=0, log_group_min_stored_gib=0, ecr_min_stored_gib=0,
+                          notebook_running_days=0)
     found = run(volume("vol-new"), balancer("lb-new", 0, 0), instance("i-new", "stopped"),
-                snapshot_res("snap-new", "vol-gone", 0), nat("nat-new", 0.0, 0), settings=zero)
+                snapshot_res("snap-new", "vol-gone", 0), nat("nat-new", 0.0, 0), endpoint("ep-new", 0.0, 0),
+                cluster("new"), log_group("/app/empty", 0), repository("empty", 0),
+                notebook("new", modified_days_ago=0), settings=zero)
     assert {key for key in found if key[0] != "missing_tags"} == {
         ("unattached_volume", "vol-new"), ("idle_load_balancer", "lb-new"),
         ("stopped_instance", "i-new"), ("orphaned_snapshot", "snap-new"),
-        ("idle_nat_gateway", "nat-new")}
+        ("idle_nat_gateway", "nat-new"), ("idle_sagemaker_endpoint", "ep-new"), ("idle_eks_cluster", "new"),
+        ("log_group_never_expires", "/app/empty"), ("ecr_no_lifecycle", "empty"),
+        ("notebook_left_running", "new")}
 
 
 # --- first-seen memory ------------------------------------------------------------------------

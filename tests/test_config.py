@@ -46,6 +46,18 @@ def test_defaults_and_role_arn():
     assert config.costs.account == "111111111111"
 
 
+def test_action_thresholds_parse_and_default():
+    config = parse_config(with_(actions={"sagemaker_endpoint_idle_days": 14, "eks_cluster_idle_days": 0,
+                                         "log_group_min_stored_gib": 0.5, "ecr_min_stored_gib": 10,
+                                         "notebook_running_days": 1.5}), "f.yml")
+    assert (config.actions.sagemaker_endpoint_idle_days, config.actions.eks_cluster_idle_days,
+            config.actions.log_group_min_stored_gib, config.actions.ecr_min_stored_gib,
+            config.actions.notebook_running_days) == (14, 0, 0.5, 10, 1.5)
+    defaults = parse_config(with_(), "f.yml").actions
+    assert (defaults.sagemaker_endpoint_idle_days, defaults.eks_cluster_idle_days, defaults.log_group_min_stored_gib,
+            defaults.ecr_min_stored_gib, defaults.notebook_running_days) == (7, 7, 1, 1, 3)
+
+
 def test_durations_parse():
     config = parse_config(with_(sweep={"interval": "90s", "prune_window": "2d"}), "f.yml")
     assert config.sweep.interval == 90 and config.sweep.prune_window == 172800
@@ -99,6 +111,9 @@ def test_tag_label_names_are_sanitised():
     (with_(collectors=[]), "collectors", "must list at least one collector"),
     (ACCOUNT + "tags:\n  labels: &a [x]\n  required: *a\n", "tags.required", "YAML aliases"),
     (with_(regions=["x" * 10_000]), "regions[0]", "unknown AWS region 'xxxxxxxx"),
+    (with_(actions={"log_group_min_stored_gib": -1}), "actions.log_group_min_stored_gib", "must be a number >= 0"),
+    (with_(actions={"notebook_running_days": "3d"}), "actions.notebook_running_days", "must be a number >= 0"),
+    (with_(actions={"ecr_min_stored_bytes": 1}), "actions.ecr_min_stored_bytes", "unknown key"),
 ])
 def test_bad_config_names_file_key_and_problem(tmp_path, capsys, data, key, problem):
     path = write(tmp_path, data)

@@ -25,7 +25,13 @@ from polo.source import Source
 DAY = 86400.0
 # Conditions the first-seen memory ages, when AWS gives no time for them.
 UNATTACHED, STOPPED, NO_HEALTHY_TARGETS = "unattached", "stopped", "no_healthy_targets"
-NAT_TRAFFIC_WINDOW_DAYS = 7  # the nat_gateways collector sums BytesOutToDestination over 7 days
+NO_NODES, IN_SERVICE = "no_nodes", "in_service"
+# The nat_gateways and sagemaker_endpoints collectors sum their CloudWatch metric over 7 days.
+TRAFFIC_WINDOW_DAYS = 7
+# EC2 instances carrying one of these tags are nodes of the EKS cluster the tag names:
+# self-managed nodes `kubernetes.io/cluster/<name>` (any value), managed ones `eks:cluster-name`.
+NODE_TAG_PREFIX, NODE_CLUSTER_TAG = "kubernetes.io/cluster/", "eks:cluster-name"
+GONE_INSTANCE_STATES = ("shutting-down", "terminated")
 # Every type Polo collects can carry tags; AWS-made defaults are left out of missing_tags
 # (see `aws_default`).
 TAGGABLE_TYPES = ("ec2_instance", "ebs_volume", "ebs_snapshot", "elastic_ip", "nat_gateway",
@@ -50,20 +56,38 @@ class Index:
         self.by_key = {r.key: r for r in snapshot.resources}
         self.volumes_of: dict[tuple[str, str, str], set[str]] = {}
         self.default_vpcs: set[tuple[str, str, str]] = set()
+        self.clusters_with_nodes: set[tuple[str, str, str]] = set()
         for r in snapshot.resources:
             if r.resource_type == "ebs_volume" and r.parent_id:
                 self.volumes_of.setdefault((r.account_id, r.region, r.parent_id), set()).add(r.resource_id)
             elif r.resource_type == "vpc" and r.details.get("is_default"):
                 self.default_vpcs.add((r.account_id, r.region, r.resource_id))
-        # Where volumes were listed at least once: only there does a missing volume mean "gone".
-        self.volumes_listed = {(t.account_id, t.region) for t, status in snapshot.tasks.items()
-                               if t.collector == "ebs_volumes" and status.last_success is not None}
+            elif r.resource_type == "ec2_instance" and r.state not in GONE_INSTANCE_STATES:
+                for cluster in node_of(r):
+                    self.clusters_with_nodes.add((r.account_id, r.region, cluster))
+        # Where volumes and instances were listed at least once: only there does a missing volume
+        # mean "gone", or a cluster without tagged instances "no nodes".
+        self.volumes_listed = self.listed(snapshot, "ebs_volumes")
+        self.instances_listed = self.listed(snapshot, "ec2_instances")
         # Where some listing failed this sweep: resources missing there may just be unlisted.
         self.uncertain = {(t.account_id, t.region) for t, status in snapshot.tasks.items()
                           if not status.ok}
 
+    @staticmethod
+    def listed(snapshot: Snapshot, collector: str) -> set[tuple[str, str]]:
+        return {(t.account_id, t.region) for t, status in snapshot.tasks.items()
+                if t.collector == collector and status.last_success is not None}
+
     def get(self, r: Resource, resource_type: str, resource_id: str) -> Resource | None:
         return self.by_key.get((r.account_id, r.region, resource_type, resource_id))
+
+
+def node_of(instance: Resource) -> set[str]:
+    """The EKS clusters whose node tags the instance carries."""
+    clusters = {key[len(NODE_TAG_PREFIX):] for key in instance.tags if key.startswith(NODE_TAG_PREFIX)}
+    if instance.tags.get(NODE_CLUSTER_TAG):
+        clusters.add(instance.tags[NODE_CLUSTER_TAG])
+    return clusters
 
 
 @dataclass
@@ -87,11 +111,21 @@ class RuleContext:
         (age 0) included."""
         return days <= 0 or self.now - since > days * DAY
 
+    @staticmethod
+    def larger_than(size_bytes: float | None, gib: float) -> bool:
+        """Stores more than `gib`; a threshold of 0 flags whatever the size (unknown included)."""
+        return gib <= 0 or (size_bytes is not None and size_bytes > gib * GIB)
+
 
 def days(n: float) -> str:
     """1 -> '1 day', 7 -> '7 days', 1.5 -> '1.5 days'."""
     text = f"{n:g}"
     return f"{text} day" if text == "1" else f"{text} days"
+
+
+def gibibytes(n: float) -> str:
+    """1 -> '1 GiB', 0.5 -> '0.5 GiB'."""
+    return f"{n:g} GiB"
 
 
 def total(costs: Iterable[float | None]) -> float | None:
@@ -173,7 +207,7 @@ def idle_nat_gateway(r: Resource, ctx: RuleContext) -> Outcome:
         return None
     if not ctx.longer_than(r.created, ctx.settings.nat_gateway_idle_days):
         return None
-    return f"no traffic in the last {days(NAT_TRAFFIC_WINDOW_DAYS)}", ctx.prices.monthly_cost(r)
+    return f"no traffic in the last {days(TRAFFIC_WINDOW_DAYS)}", ctx.prices.monthly_cost(r)
 
 
 def gp2_to_gp3(r: Resource, ctx: RuleContext) -> Outcome:
@@ -196,6 +230,74 @@ def stopped_rds_instance(r: Resource, ctx: RuleContext) -> Outcome:
     if r.state != "stopped":
         return None
     return "stopped: storage still billed, AWS restarts it after 7 days", ctx.prices.rds_storage(r)
+
+
+def idle_sagemaker_endpoint(r: Resource, ctx: RuleContext) -> Outcome:
+    """No invocations in the collector's 7-day window: the instances bill by the hour, called or
+    not. Unknown traffic (None) is not idle; endpoints younger than the threshold are spared (they
+    may not be in use yet), and so are serverless ones (no instances: they bill per use)."""
+    if r.state != "InService" or r.details.get("invocations_7d") != 0 or r.created is None:
+        return None
+    if not r.details.get("instance_count"):
+        return None
+    if not ctx.longer_than(r.created, ctx.settings.sagemaker_endpoint_idle_days):
+        return None
+    return f"no invocations in the last {days(TRAFFIC_WINDOW_DAYS)}", ctx.prices.monthly_cost(r)
+
+
+def idle_eks_cluster(r: Resource, ctx: RuleContext) -> Outcome:
+    """The control plane bills by the hour even with nothing to run: no managed node group, no
+    Fargate profile and no node (an EC2 instance tagged for the cluster, see node_of). Only
+    where instances were listed: elsewhere "no nodes" cannot be told from "not looked at"."""
+    if r.state != "ACTIVE" or r.details.get("nodegroups") != 0 or r.details.get("fargate_profiles") != 0:
+        return None
+    place = (r.account_id, r.region)
+    if place not in ctx.index.instances_listed or place + (r.resource_id,) in ctx.index.clusters_with_nodes:
+        return None
+    limit = ctx.settings.eks_cluster_idle_days
+    if not ctx.longer_than(ctx.held_since(r, NO_NODES), limit):
+        return None
+    return f"no node groups, Fargate profiles or nodes for more than {days(limit)}", ctx.prices.monthly_cost(r)
+
+
+def log_group_never_expires(r: Resource, ctx: RuleContext) -> Outcome:
+    """Events kept forever pile up storage billed every month. A retention policy deletes the
+    older events only: the savings (all of today's storage) are an upper bound."""
+    if r.details.get("retention_days", 0) is not None:
+        return None
+    limit = ctx.settings.log_group_min_stored_gib
+    if not ctx.larger_than(r.size_bytes, limit):
+        return None
+    return f"never expires, more than {gibibytes(limit)} stored", ctx.prices.monthly_cost(r)
+
+
+def ecr_no_lifecycle(r: Resource, ctx: RuleContext) -> Outcome:
+    """Without a lifecycle policy every image pushed stays and is billed. Expiring old images
+    keeps the recent ones: the savings (all of today's storage) are an upper bound."""
+    if r.details.get("lifecycle_policy") is not False:
+        return None
+    limit = ctx.settings.ecr_min_stored_gib
+    if not ctx.larger_than(r.size_bytes, limit):
+        return None
+    return f"no lifecycle policy, more than {gibibytes(limit)} stored", ctx.prices.monthly_cost(r)
+
+
+def notebook_left_running(r: Resource, ctx: RuleContext) -> Outcome:
+    """An InService notebook bills its instance by the hour, used or not; stopping it keeps the
+    volume. Age from the first-seen memory of InService. AWS's LastModifiedTime (moved by a start)
+    can only make it younger: a notebook stopped and started between two sweeps looks continuously
+    in service to the memory; AWS does not document the field as a start time, so it is a hint,
+    never what makes a notebook old."""
+    if r.state != "InService":
+        return None
+    since = ctx.held_since(r, IN_SERVICE)
+    modified = r.details.get("last_modified")
+    if modified is not None:
+        since = max(since, modified)
+    limit = ctx.settings.notebook_running_days
+    if not ctx.longer_than(since, limit):
+        return None
+    return f"in service for more than {days(limit)}", ctx.prices.sagemaker_notebook_compute(r)
 
 
 def aws_default(r: Resource, index: Index) -> bool:
@@ -235,6 +337,11 @@ RULES = (
     Rule("idle_nat_gateway", ("nat_gateway",), idle_nat_gateway),
     Rule("gp2_to_gp3", ("ebs_volume",), gp2_to_gp3),
     Rule("stopped_rds_instance", ("rds_instance",), stopped_rds_instance),
+    Rule("idle_sagemaker_endpoint", ("sagemaker_endpoint",), idle_sagemaker_endpoint),
+    Rule("idle_eks_cluster", ("eks_cluster",), idle_eks_cluster),
+    Rule("log_group_never_expires", ("cloudwatch_log_group",), log_group_never_expires),
+    Rule("ecr_no_lifecycle", ("ecr_repository",), ecr_no_lifecycle),
+    Rule("notebook_left_running", ("sagemaker_notebook",), notebook_left_running),
     Rule("missing_tags", TAGGABLE_TYPES, missing_tags),
 )
 

@@ -114,6 +114,11 @@ class ActionSettings:
     snapshot_age_days: float = 90.0
     load_balancer_idle_days: float = 1.0
     nat_gateway_idle_days: float = 7.0
+    sagemaker_endpoint_idle_days: float = 7.0
+    eks_cluster_idle_days: float = 7.0
+    log_group_min_stored_gib: float = 1.0
+    ecr_min_stored_gib: float = 1.0
+    notebook_running_days: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -416,7 +421,9 @@ def parse_config(data: Any, file: str) -> Config:
     actions_r = top.section("actions")
     actions_r.reject_unknown({"exempt_tag", "volume_unattached_days",
                               "instance_stopped_days", "snapshot_age_days",
-                              "load_balancer_idle_days", "nat_gateway_idle_days"})
+                              "load_balancer_idle_days", "nat_gateway_idle_days",
+                              "sagemaker_endpoint_idle_days", "eks_cluster_idle_days",
+                              "log_group_min_stored_gib", "ecr_min_stored_gib", "notebook_running_days"})
     actions = ActionSettings(
         exempt_tag=actions_r.text("exempt_tag", "polo:keep"),
         required_tags=required_tags,
@@ -425,6 +432,11 @@ def parse_config(data: Any, file: str) -> Config:
         snapshot_age_days=actions_r.number("snapshot_age_days", 90.0),
         load_balancer_idle_days=actions_r.number("load_balancer_idle_days", 1.0),
         nat_gateway_idle_days=actions_r.number("nat_gateway_idle_days", 7.0),
+        sagemaker_endpoint_idle_days=actions_r.number("sagemaker_endpoint_idle_days", 7.0),
+        eks_cluster_idle_days=actions_r.number("eks_cluster_idle_days", 7.0),
+        log_group_min_stored_gib=actions_r.number("log_group_min_stored_gib", 1.0),
+        ecr_min_stored_gib=actions_r.number("ecr_min_stored_gib", 1.0),
+        notebook_running_days=actions_r.number("notebook_running_days", 3.0),
     )
 
     return Config(
