@@ -17,6 +17,7 @@ from polo.actions import ActionSource
 from polo.aws import AwsAccess
 from polo.config import Config, ConfigError, load_config, split_listen_address
 from polo.costs.source import CostSource
+from polo.price_list_source import PriceListSource
 from polo.pricing import PriceTable
 from polo.resource_costs import ResourceCostSource
 from polo.service import Exporter
@@ -76,8 +77,27 @@ def make_exporter(config: Config) -> Exporter:
     sources: list[Source] = (
         [CostSource(config, access)] if config.costs.enabled and config.shard.index == 0 else [])
     prices = PriceTable.load()
+    # The Price List source goes after the sources that price resources: it takes the price
+    # keys they asked for in the same render.
+    price_list = PriceListSource(config, access, prices) if config.pricing.price_list else None
+    if price_list is not None:
+        prices = price_list.table
     sources += [ResourceCostSource(config, prices), ActionSource(config, prices)]
+    sources += [price_list] if price_list is not None else []
     return Exporter(config, access, sources)
+
+
+def run_once(exporter: Exporter) -> None:
+    """--once: costs, one sweep, then the prices that sweep needs (a few rounds: a price found
+    can reveal the next one needed, such as gp3 IOPS after gp3 storage), then the output."""
+    exporter.run_sources_once()
+    exporter.sweep_once()
+    for source in exporter.sources:
+        if isinstance(source, PriceListSource):
+            for _round in range(3):
+                if not source.fetch_due():
+                    break
+                exporter.publish()
 
 
 def configure_logging(level: str) -> None:
@@ -115,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         exporter = make_exporter(config)
         exporter.loader = lambda: load(args, demo_state_dir=config.state_dir)  # --web.listen-address etc. still apply
         if args.once:
-            exporter.run_sources_once()
-            exporter.sweep_once()
+            run_once(exporter)
             sys.stdout.buffer.write(exporter.payload.plain)
             return 1 if exporter.failed_tasks() else 0
         return serve_forever(exporter, "--web.listen-address" if args.listen_address else "web.listen_address",

@@ -76,6 +76,17 @@ class CostSettings:
     refresh_interval: float = 6 * 3600.0
 
 
+PRICE_LIST_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")  # the Price List API's endpoints
+
+
+@dataclass(frozen=True)
+class PricingSettings:
+    price_list: bool = True  # ask the AWS Price List API; false: the shipped table only
+    region: str = "us-east-1"
+    refresh_interval: float = 7 * 86400.0
+    account: str | None = None  # whose credentials ask; default the Cost Explorer payer
+
+
 @dataclass(frozen=True)
 class OrganizationsSettings:
     """Account discovery through a read-only role in the management account."""
@@ -133,6 +144,7 @@ class Config:
     costs: CostSettings = field(default_factory=CostSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     actions: ActionSettings = field(default_factory=ActionSettings)
+    pricing: PricingSettings = field(default_factory=PricingSettings)
     listen_address: str = DEFAULT_LISTEN_ADDRESS
     state_dir: str = "./polo-state"
     organizations: OrganizationsSettings | None = None
@@ -314,7 +326,7 @@ def _accounts(file: str, raw: Any, aws: AwsSettings, discovery: bool) -> tuple[A
 def parse_config(data: Any, file: str) -> Config:
     top = _Reader(file, data)
     top.reject_unknown({"accounts", "regions", "collectors", "tags", "aws", "sweep", "web",
-                        "costs", "budget", "actions", "state_dir", "organizations", "shard"})
+                        "costs", "budget", "actions", "pricing", "state_dir", "organizations", "shard"})
 
     aws_r = top.section("aws")
     aws_r.reject_unknown({"role_name", "external_id", "endpoint_url", "max_attempts",
@@ -405,6 +417,21 @@ def parse_config(data: Any, file: str) -> Config:
         refresh_interval=costs_r.duration("refresh_interval", 6 * 3600.0),
     )
 
+    pricing_r = top.section("pricing")
+    pricing_r.reject_unknown({"price_list", "region", "refresh_interval", "account"})
+    price_list_region = pricing_r.text("region", "us-east-1")
+    if price_list_region not in PRICE_LIST_REGIONS:
+        pricing_r.fail("region", f"must be one of {', '.join(PRICE_LIST_REGIONS)} (the Price List API's "
+                                 f"endpoints), got {shown(price_list_region)}")
+    pricing_account = _account_id(pricing_r, "account")
+    if pricing_account is not None and pricing_account not in {a.id for a in accounts}:
+        pricing_r.fail("account", f"{pricing_account} is not one of the configured accounts")
+    price_refresh = pricing_r.duration("refresh_interval", 7 * 86400.0)
+    if price_refresh < 3600:
+        pricing_r.fail("refresh_interval", "must be at least 1h (AWS updates list prices about monthly)")
+    pricing = PricingSettings(price_list=pricing_r.flag("price_list", True), region=price_list_region,
+                              refresh_interval=price_refresh, account=pricing_account)
+
     budget_r = top.section("budget")
     budget_r.reject_unknown({"golden_date", "monthly_target_usd"})
     golden = budget_r.data.get("golden_date", dt.date(2025, 6, 21))
@@ -442,7 +469,7 @@ def parse_config(data: Any, file: str) -> Config:
     return Config(
         path=file, accounts=accounts, regions=regions, collectors=collectors,
         tag_labels=tag_labels, aws=aws, sweep=sweep, costs=costs, budget=budget,
-        actions=actions, listen_address=listen,
+        actions=actions, pricing=pricing, listen_address=listen,
         state_dir=top.text("state_dir", "./polo-state"),
         organizations=organizations, shard=shard,
     )

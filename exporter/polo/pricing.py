@@ -1,14 +1,20 @@
-"""List-price estimates of what a resource costs a month, from the table shipped in
-polo/data/prices.json (AWS's public on-demand prices; its "source" and "as_of" say which).
+"""List-price estimates of what a resource costs a month.
 
-Pure: no AWS, no clock, no logging. AWS's Price List API is too slow and too large to read on
-every sweep (and moto does not implement it); a shipped table is reviewable and testable.
-A price the table lacks is None, never 0, so callers can show the gap.
+Prices come from two places, asked in this order for every (region, kind, class) key:
+the AWS Price List API's answers cached in state_dir (polo.price_list_source fetches them in
+the background, never on a scrape), then the table shipped in polo/data/prices.json (AWS's
+public on-demand prices for two regions; its "source" and "as_of" say which). The bigger
+services (EKS, ElastiCache, OpenSearch, SageMaker, DynamoDB, ECR, CloudWatch Logs) are
+priced from the Price List API only.
+
+Pure: no AWS, no clock, no logging. A price neither source has is None, never 0, so callers
+can show the gap; `traced` also says which source answered.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Mapping
 
@@ -19,6 +25,12 @@ GP3_BASELINE_THROUGHPUT = 125  # MiB/s, included too
 GP2_SMALL_VOLUME_GIB = 170  # gp2 volumes up to this size top out at 128 MiB/s, larger ones at 250
 GP2_MAX_THROUGHPUT = 250
 UNBILLED_NAT_STATES = ("deleting", "deleted", "failed")
+# Where a price came from: polo_price_source_info's `source` label.
+PRICE_LIST, TABLE = "price_list", "table"
+PriceKey = tuple[str, ...]  # (region, kind, *classes), e.g. ("eu-west-1", "ec2_instance_hourly", "m5.large")
+
+
+_SOURCES: ContextVar[set[str] | None] = ContextVar("polo_price_sources", default=None)
 
 
 def gp2_baseline_iops(size_gib: float) -> float:
@@ -34,6 +46,11 @@ class PriceTable:
     regions: Mapping[str, Mapping[str, Any]]
     rds_engine_aliases: Mapping[str, str]
     rds_multi_az_factor: float
+    # Prices read from the AWS Price List API, asked before the table: PriceKey -> a price
+    # (or a list of tiers). polo.price_list_source keeps it current from the keys in `asked`:
+    # every key looked up since it last looked, so exactly what the inventory needs.
+    price_list: Mapping[PriceKey, Any] = field(default_factory=dict, compare=False)
+    asked: set[PriceKey] | None = field(default=None, compare=False)
 
     @classmethod
     def load(cls) -> "PriceTable":
@@ -49,13 +66,34 @@ class PriceTable:
                    rds_multi_az_factor=float(data.get("rds_multi_az_factor", 2)))
 
     def _price(self, region: str, *path: str) -> Any:
-        """The price table's node at `path` (a price, or a list of tiers); None when absent."""
+        """The price at `path` (a price, or a list of tiers): the Price List API's, else the
+        table's; None when neither has it."""
+        key = (region, *path)
+        if self.asked is not None:
+            self.asked.add(key)
+        sources = _SOURCES.get()
+        price = self.price_list.get(key)
+        if price is not None:
+            if sources is not None:
+                sources.add(PRICE_LIST)
+            return price
         node: Any = self.regions.get(region)
-        for key in path:
-            if not isinstance(node, Mapping) or key not in node:
+        for part in path:
+            if not isinstance(node, Mapping) or part not in node:
                 return None
-            node = node[key]
-        return None if node is None else node
+            node = node[part]
+        if node is not None and sources is not None:
+            sources.add(TABLE)
+        return node
+
+    def traced(self, resource: Resource) -> tuple[float | None, frozenset[str]]:
+        """monthly_cost, and the sources (PRICE_LIST, TABLE) that answered its lookups."""
+        sources: set[str] = set()
+        token = _SOURCES.set(sources)
+        try:
+            return self.monthly_cost(resource), frozenset(sources)
+        finally:
+            _SOURCES.reset(token)
 
     def monthly(self, hourly: float | None) -> float | None:
         return None if hourly is None else hourly * self.hours_per_month

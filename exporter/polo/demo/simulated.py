@@ -24,19 +24,26 @@ FAKE_ENVIRONMENT = {
 
 def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None) -> Callable[[], None]:
     """Fill a simulated AWS (in-process, or a moto server in this process at `endpoint_url`)
-    with the demo estate, its cleanup cases and a cost model answering every period.
-    Returns the undo of the cost model's patch on moto."""
+    with the demo estate, its cleanup cases, a cost model answering every period and a Price
+    List API. Returns the undo of those last two patches on moto."""
     from polo.demo.actions import build_action_cases
     from polo.demo.costs import install_cost_model
     from polo.demo.estate import build_estate
+    from polo.demo.price_list import install_price_list
 
     started = time.monotonic()
+    undo_price_list = install_price_list()
     build_estate(config.accounts, config.regions, now, endpoint_url)
     build_action_cases(config.accounts, config.regions, now, config.state_dir, endpoint_url)
     undo_cost_model = install_cost_model(config, now)
     log.info("simulated AWS ready: %d accounts x %d regions in %.1fs",
              len(config.accounts), len(config.regions), time.monotonic() - started)
-    return undo_cost_model
+
+    def undo() -> None:
+        undo_cost_model()
+        undo_price_list()
+
+    return undo
 
 
 @contextlib.contextmanager
@@ -52,10 +59,10 @@ def simulated_aws(config: Config, now: dt.datetime | None = None):
     with mock.patch.dict(os.environ, environment), mock_aws():
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
             os.environ.pop(name, None)
-        undo_cost_model = populate(config, now)
+        undo_simulation = populate(config, now)
         stop_churn = start_churn(Churn(config.accounts, config.regions), config.sweep.interval)
         try:
             yield
         finally:
             stop_churn()
-            undo_cost_model()
+            undo_simulation()

@@ -1,0 +1,279 @@
+"""The Price List price source: queries and parsing (pure), and the background source against
+the demo's moto Price List backend: every priced type in regions the shipped table lacks,
+pagination, products without an on-demand term, throttling and denial (cache, then table),
+the state file, the weekly refresh, and no AWS call from a render."""
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import use_fake_aws
+from polo.config import parse_config
+from polo.exposition import render
+from polo.model import GIB, Resource, Snapshot
+from polo.price_list import Query, on_demand_rate, price_from, query_for
+from polo.price_list_source import FILE_NAME, PriceListSource
+from polo.pricing import PRICE_LIST, PRICED_TYPES, TABLE, PriceTable
+from polo.resource_costs import ResourceCostSource
+
+REPO = Path(__file__).resolve().parents[1]
+TABLE_PRICES = PriceTable.load()
+NOW = 1_796_000_000.0
+DAY = 86400.0
+
+
+def product(usage_type, on_demand=None, unit="Hrs", family="Compute Instance", **attributes):
+    """A Price List item as GetProducts returns it (decoded)."""
+    terms = {}
+    if on_demand is not None:
+        tiers = on_demand if isinstance(on_demand, list) else [(0, on_demand)]
+        terms["OnDemand"] = {"SKU.JRTCKXETXF": {"priceDimensions": {
+            f"SKU.JRTCKXETXF.{n}": {"unit": unit, "beginRange": str(begin), "endRange": "Inf",
+                                    "pricePerUnit": {"USD": f"{rate:.10f}"}}
+            for n, (begin, rate) in enumerate(tiers)}}}
+    terms["Reserved"] = {"SKU.4NA7Y494T4": {"priceDimensions": {"SKU.4NA7Y494T4.X": {
+        "unit": "Quantity", "pricePerUnit": {"USD": "500"}}}}}
+    return {"product": {"productFamily": family, "attributes": dict(attributes, usagetype=usage_type)},
+            "terms": terms}
+
+
+# --- pure --------------------------------------------------------------------------------------
+
+@pytest.mark.fast
+def test_every_kind_the_pricers_ask_for_has_a_query_filtered_by_region():
+    kinds = {"ec2_instance_hourly": ("m5.large",), "ebs_volume_gb_month": ("gp3",), "ebs_gp3_iops_month": (),
+             "ebs_gp3_throughput_mibps_month": (), "ebs_io1_iops_month": (), "ebs_io2_iops_month_tiers": (),
+             "ebs_snapshot_gb_month": (), "public_ipv4_hourly": (), "nat_gateway_hourly": (),
+             "load_balancer_hourly": ("application",), "rds_instance_hourly": ("postgres", "db.m5.large"),
+             "rds_storage_gb_month": ("gp3",), "eks_cluster_hourly": (),
+             "elasticache_node_hourly": ("redis", "cache.r6g.large"),
+             "opensearch_instance_hourly": ("r6g.large.search",), "opensearch_storage_gb_month": ("gp3",),
+             "sagemaker_hosting_hourly": ("ml.m5.large",), "sagemaker_notebook_hourly": ("ml.t3.medium",),
+             "sagemaker_storage_gb_month": (), "dynamodb_read_capacity_unit_hourly": ("STANDARD",),
+             "dynamodb_write_capacity_unit_hourly": ("STANDARD",), "dynamodb_storage_gb_month": ("STANDARD",),
+             "ecr_storage_gb_month": (), "logs_storage_gb_month": ()}
+    for kind, classes in kinds.items():
+        query = query_for(("eu-west-1", kind, *classes))
+        assert isinstance(query, Query), kind
+        assert ("regionCode", "eu-west-1") in query.filters
+        assert query.request()["Filters"][0] == {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "eu-west-1"}
+    ec2 = dict(query_for(("eu-west-1", "ec2_instance_hourly", "m5.large")).filters)
+    assert ec2 | {"operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA"} == ec2
+    assert query_for(("eu-west-1", "rds_instance_hourly", "oracle-ee", "db.m5.large")) is None
+    assert query_for(("eu-west-1", "no_such_kind")) is None
+
+
+@pytest.mark.fast
+def test_a_product_without_an_on_demand_term_has_no_rate():
+    assert on_demand_rate(product("BoxUsage:m5.large")) is None
+    assert on_demand_rate(product("BoxUsage:m5.large", 0.096)) == pytest.approx(0.096)
+    query = query_for(("us-east-1", "ec2_instance_hourly", "m5.large"))
+    # reserved-only listings are skipped, not read as $0 ...
+    assert price_from(query, [product("BoxUsage:m5.large"), product("BoxUsage:m5.large", 0.096)]) == \
+        pytest.approx(0.096)
+    # ... and a key with nothing but them has no price
+    assert price_from(query, [product("BoxUsage:m5.large")]) is None
+
+
+@pytest.mark.fast
+def test_tiers_units_and_ambiguity():
+    free_tier = product("EU-TimedStorage-ByteHrs", [(0, 0.0), (25, 0.283)], unit="GB-Mo")
+    assert on_demand_rate(free_tier) == pytest.approx(0.283)  # the paid, steady-state rate
+    throughput = product("EBS:VolumeP-Throughput.gp3", 40.96, unit="GiBps-mo")
+    assert on_demand_rate(throughput) == pytest.approx(0.04)  # per MiB/s-month
+    query = query_for(("us-east-1", "ec2_instance_hourly", "m5.large"))
+    assert price_from(query, [product("BoxUsage:m5.large", 0.096), product("BoxUsage:m5.large", 0.2)]) is None
+    io2 = query_for(("us-east-1", "ebs_io2_iops_month_tiers"))
+    tiers = [product("EBS:VolumeP-IOPS.io2", 0.065), product("EBS:VolumeP-IOPS.io2.tier2", 0.0455),
+             product("EBS:VolumeP-IOPS.io2.tier3", 0.032)]
+    assert price_from(io2, tiers) == [[32000, 0.065], [64000, 0.0455], [None, 0.032]]
+    assert price_from(io2, tiers[:2]) is None
+
+
+# --- against the demo's Price List backend --------------------------------------------------------
+
+@pytest.fixture
+def price_list(monkeypatch, tmp_path):
+    """A PriceListSource over moto with the demo Price List, and a clock the test moves."""
+    from moto import mock_aws
+
+    from polo.aws import AwsAccess
+    from polo.demo.price_list import install_price_list
+
+    use_fake_aws(monkeypatch)
+    data = yaml.safe_load((REPO / "polo.example.yml").read_text())
+    data["state_dir"] = str(tmp_path)
+    config = parse_config(data, "polo.yml")
+    clock = [NOW]
+    undo = install_price_list()
+    with mock_aws():
+        access = AwsAccess(config.aws, home_region="us-east-1")
+        source = PriceListSource(config, access, TABLE_PRICES, now=lambda: clock[0])
+        yield source, clock, config, access
+    undo()
+
+
+def resources(region):
+    """One resource of every priced type, as the collectors report them."""
+    def r(resource_type, resource_class="", state="", size_gib=None, **details):
+        return Resource("651774330118", region, resource_type, f"{resource_type}-1", state=state,
+                        resource_class=resource_class, size_bytes=None if size_gib is None else size_gib * GIB,
+                        details=details)
+
+    return [r("ec2_instance", "m5.large", "running"),
+            r("ebs_volume", "gp3", "in-use", 500, iops=6000, throughput=250),
+            r("ebs_volume", "io2", "in-use", 100, iops=40000),
+            r("ebs_snapshot", size_gib=100), r("elastic_ip"), r("nat_gateway", state="available"),
+            r("load_balancer", "application"),
+            r("rds_instance", "db.m5.large", "available", 100, engine="postgres", storage_type="gp3"),
+            r("eks_cluster", "1.29", "ACTIVE"),
+            r("elasticache_cluster", "cache.r6g.large", "available", engine="redis", nodes=2),
+            r("opensearch_domain", "r6g.large.search", "active", 200, instance_count=2, volume_type="gp3"),
+            r("sagemaker_endpoint", "ml.m5.large", "InService", variants=(("primary", "ml.m5.large", 2),)),
+            r("sagemaker_notebook", "ml.t3.medium", "InService", 5),
+            r("dynamodb_table", "PROVISIONED", "ACTIVE", 50, read_capacity_units=100, write_capacity_units=25,
+              table_class="STANDARD"),
+            r("ecr_repository", size_gib=40), r("cloudwatch_log_group", "STANDARD", size_gib=300)]
+
+
+def snapshot_of(items):
+    return Snapshot(taken_at=NOW, resources=tuple(items), tombstones=(), tasks={}, sweep_duration=1.0,
+                    sweep_ok=True, last_success=NOW)
+
+
+def settle(source, snapshot, cost_source):
+    """Renders and fetches until no price is due, as the source's thread does."""
+    for _round in range(5):
+        render([*cost_source.families(snapshot), *source.families(snapshot)])
+        if not source.fetch_due():
+            return
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "ap-southeast-2"])
+def test_every_priced_type_is_priced_in_regions_the_table_lacks(price_list, region):
+    from polo.demo.price_list import region_factor
+
+    source, _clock, config, _access = price_list
+    items = resources(region)
+    assert {r.resource_type for r in items} == set(PRICED_TYPES)
+    assert all(TABLE_PRICES.monthly_cost(r) is None for r in items)  # the gap the issue found
+    costs = ResourceCostSource(config, source.table)
+    settle(source, snapshot_of(items), costs)
+    priced = {r.resource_type + ":" + r.resource_class: source.table.traced(r) for r in items}
+    assert all(cost is not None and sources == {PRICE_LIST} for cost, sources in priced.values()), priced
+    factor = region_factor(region)
+    assert factor > 1
+    hours = TABLE_PRICES.hours_per_month
+    assert priced["ec2_instance:m5.large"][0] == pytest.approx(0.096 * hours * factor)
+    assert priced["eks_cluster:1.29"][0] == pytest.approx(0.10 * hours * factor)
+    # the table's us-east-1 formula applied to the region's prices: gp3 storage, IOPS, throughput
+    us = TABLE_PRICES.monthly_cost(Resource("1", "us-east-1", "ebs_volume", "v", resource_class="gp3",
+                                            size_bytes=500 * GIB, details={"iops": 6000, "throughput": 250}))
+    assert priced["ebs_volume:gp3"][0] == pytest.approx(us * factor)
+    assert priced["dynamodb_table:PROVISIONED"][0] == pytest.approx(
+        (50 * 0.25 + (100 * 0.00013 + 25 * 0.00065) * hours) * factor)  # the paid tier, not the free one
+    families = {f.name: f for f in costs.families(snapshot_of(items))}
+    assert not families["polo_resource_price_missing"].samples
+    assert {s[0] for s in families["polo_price_source_info"].samples}  # labelled per type
+
+
+def test_pagination_reads_every_page(price_list):
+    source, _clock, _config, _access = price_list
+    source.page_size = 1  # the snapshot family holds the snapshot price and the archive tier
+    source.table.asked.add(("eu-west-1", "ebs_snapshot_gb_month"))
+    source.families(snapshot_of([]))
+    assert source.fetch_due() == 1
+    assert source.requests["ok"] == 2
+    assert source.table.price_list[("eu-west-1", "ebs_snapshot_gb_month")] > 0.05
+
+
+def test_a_key_with_only_reserved_offers_is_cached_unpriced_and_the_table_answers(price_list):
+    from polo.demo.price_list import catalogue
+
+    source, _clock, _config, _access = price_list
+    us = catalogue("us-east-1")
+    us.add("AmazonEC2", "Compute Instance", "BoxUsage:x9.large", None, "Hrs", instanceType="x9.large",
+           tenancy="Shared", preInstalledSw="NA", capacitystatus="Used", licenseModel="No License required",
+           operatingSystem="Linux")
+    try:
+        key = ("us-east-1", "ec2_instance_hourly", "x9.large")
+        source.table.asked.add(key)
+        source.families(snapshot_of([]))
+        assert source.fetch_due() == 1
+        assert source.cache[key].price is None and key not in source.table.price_list
+        assert source.due() == []  # not asked again before the refresh interval
+    finally:
+        us.products["AmazonEC2"] = [p for p in us.products["AmazonEC2"]
+                                    if p["product"]["attributes"]["usagetype"] != "BoxUsage:x9.large"]
+
+
+@pytest.mark.parametrize("code, result", [("ThrottlingException", "throttled"),
+                                          ("AccessDeniedException", "denied")])
+def test_an_unavailable_price_list_falls_back_to_the_cache_then_the_table(price_list, code, result):
+    from polo.demo.price_list import refuse
+
+    source, clock, config, access = price_list
+    instance = Resource("1", "eu-west-1", "ec2_instance", "i-1", state="running", resource_class="m5.large")
+    us_instance = Resource("1", "us-east-1", "ec2_instance", "i-2", state="running", resource_class="m5.large")
+    costs = ResourceCostSource(config, source.table)
+    settle(source, snapshot_of([instance]), costs)
+    fetched = source.table.traced(instance)
+    assert fetched[0] is not None and source.requests[result] == 0
+
+    clock[0] += 8 * DAY  # stale: due again, and the API now fails
+    refuse(code)
+    costs.families(snapshot_of([instance, us_instance]))
+    source.families(snapshot_of([instance, us_instance]))
+    assert source.fetch_due() == 0
+    assert source.requests[result] >= 1
+    metrics = {f.name: f for f in source.families(snapshot_of([instance, us_instance]))}
+    assert [value for _labels, value in metrics["polo_price_list_up"].samples] == [0]
+    assert source.table.traced(instance) == fetched  # the cached price still answers
+    assert source.table.traced(us_instance)[1] == {TABLE}  # never fetched: the table answers
+    calls = source.requests[result]
+    source.fetch_due()
+    assert source.requests[result] == calls  # backing off, not retrying every render
+
+    # a fresh process over the same state_dir has the cache, and the outage changes nothing
+    restarted = PriceListSource(config, access, TABLE_PRICES, now=lambda: clock[0])
+    assert restarted.table.traced(instance) == fetched
+
+
+def test_the_cache_file_survives_restarts_and_records_the_fetch_date(price_list):
+    source, clock, config, access = price_list
+    key = ("eu-west-1", "eks_cluster_hourly")
+    source.table.asked.add(key)
+    source.families(snapshot_of([]))
+    source.fetch_due()
+    saved = json.loads((Path(config.state_dir) / FILE_NAME).read_text())
+    entry = next(e for e in saved["entries"] if e["key"] == list(key))
+    assert entry["fetched"] == NOW and entry["fetched_date"] == "2026-11-30"
+    restarted = PriceListSource(config, access, TABLE_PRICES, now=lambda: clock[0])
+    assert restarted.table.price_list[key] == source.table.price_list[key]
+    restarted.table.asked.add(key)
+    restarted.families(snapshot_of([]))
+    assert restarted.due() == [] and restarted.fetch_due() == 0 and restarted.requests["ok"] == 0
+    clock[0] += 6 * DAY
+    assert restarted.due() == []
+    clock[0] += 2 * DAY  # a week has passed: refreshed
+    assert restarted.due() == [key]
+
+
+@pytest.mark.parametrize("text", ["{not json", "[" * 100000, json.dumps({"version": 1, "entries": [
+    {"key": ["eu-west-1", "eks_cluster_hourly"], "usd": float("nan"), "fetched": NOW}]})])
+def test_a_corrupt_cache_is_counted_and_ignored(price_list, text):
+    _source, clock, config, access = price_list
+    (Path(config.state_dir) / FILE_NAME).write_text(text)
+    source = PriceListSource(config, access, TABLE_PRICES, now=lambda: clock[0])
+    assert source.errors["corrupt"] == 1 and source.cache == {} and not source.table.price_list
+
+
+def test_a_render_never_calls_aws(price_list):
+    source, _clock, config, _access = price_list
+    costs = ResourceCostSource(config, source.table)
+    snapshot = snapshot_of(resources("eu-west-1"))
+    for _ in range(3):
+        render([*costs.families(snapshot), *source.families(snapshot)])
+    assert sum(source.requests.values()) == 0
+    assert source.due()  # the renders only marked what the fetcher must ask
