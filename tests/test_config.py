@@ -114,6 +114,11 @@ def test_tag_label_names_are_sanitised():
     (with_(actions={"log_group_min_stored_gib": -1}), "actions.log_group_min_stored_gib", "must be a number >= 0"),
     (with_(actions={"notebook_running_days": "3d"}), "actions.notebook_running_days", "must be a number >= 0"),
     (with_(actions={"ecr_min_stored_bytes": 1}), "actions.ecr_min_stored_bytes", "unknown key"),
+    (with_(pricing={"region": "eu-west-1"}), "pricing.region", "the Price List API's endpoints"),
+    (with_(pricing={"refresh_interval": "10m"}), "pricing.refresh_interval", "at least 1h"),
+    (with_(pricing={"price_list": "yes"}), "pricing.price_list", "must be true or false"),
+    (with_(pricing={"account": "222222222222"}), "pricing.account", "not one of the configured accounts"),
+    (with_(pricing={"source": "api"}), "pricing.source", "unknown key"),
 ])
 def test_bad_config_names_file_key_and_problem(tmp_path, capsys, data, key, problem):
     path = write(tmp_path, data)

@@ -119,6 +119,25 @@ def test_every_account_and_resource_type_is_exported(e2e):
     assert len(parsed["polo_collector_up"].samples) == 17 * (22 * len(config.regions) + 1)
 
 
+def test_every_priced_resource_has_a_cost_from_the_price_list(e2e):
+    """Through the Price List API over HTTP (moto's server with the demo's Price List backend):
+    nothing is left unpriced, and the prices came from the API, not only the shipped table."""
+    from polo.pricing import PRICED_TYPES
+
+    _, _, result = e2e
+    parsed = families(result)
+    assert "polo_resource_price_missing" not in parsed or not parsed["polo_resource_price_missing"].samples
+    priced = {(s.labels["resource_type"], s.labels["resource_id"])
+              for s in parsed["polo_resource_monthly_cost_usd"].samples}
+    listed = {(s.labels["resource_type"], s.labels["resource_id"]) for s in parsed["polo_resource_info"].samples
+              if s.labels["resource_type"] in PRICED_TYPES}
+    assert listed and listed <= priced
+    sources = {(s.labels["resource_type"], s.labels["source"]) for s in parsed["polo_price_source_info"].samples}
+    assert {t for t, source in sources if source == "price_list"} == {t for t, _ in listed}
+    requests = {s.labels["result"]: s.value for s in parsed["polo_price_list_requests"].samples}
+    assert requests["ok"] > 0 and requests["throttled"] == requests["denied"] == requests["error"] == 0
+
+
 def test_exposition_is_lint_clean(e2e):
     _, _, result = e2e
     check = subprocess.run([require_binary("promtool"), "check", "metrics"], input=result.stdout,

@@ -23,6 +23,8 @@ from polo.aws import ApiStats, AwsAccess
 from polo.collectors import GIB
 from polo.costs.source import CostSource
 from polo.model import Inventory, Resource, TaskKey, TaskResult
+from polo.price_list_source import FILE_NAME as PRICE_CACHE
+from polo.price_list_source import PriceListSource
 from polo.pricing import PriceTable
 from polo.resource_costs import ResourceCostSource
 from polo.service import Exporter
@@ -103,10 +105,19 @@ def cost_state(state_dir: Path) -> None:
          "forecast": None, "days": days}))
 
 
+def price_cache(state_dir: Path) -> None:
+    """Two prices from the Price List API: gp3 storage (so a gp3 volume is priced by both
+    sources, its IOPS and throughput from the table) and RDS gp3 storage."""
+    entries = [{"key": ["us-east-1", "ebs_volume_gb_month", "gp3"], "usd": 0.08, "fetched": T - 2 * DAY},
+               {"key": ["us-east-1", "rds_storage_gb_month", "gp3"], "usd": 0.115, "fetched": T - 3 * DAY}]
+    (state_dir / PRICE_CACHE).write_text(json.dumps({"version": 1, "entries": entries}))
+
+
 def golden_exporter(tmp_path: Path) -> Exporter:
     state = tmp_path / "state"
     state.mkdir()
     cost_state(state)
+    price_cache(state)
     config = make_config(accounts=(ACCOUNT_A, ACCOUNT_B), collectors=["vpcs", "ec2_instances"],
                          tags={"labels": ["team"], "required": ["team", "service"]},
                          budget={"golden_date": "2025-06-21"}, state_dir=str(state))
@@ -114,9 +125,10 @@ def golden_exporter(tmp_path: Path) -> Exporter:
     stats.calls.update({(ACCOUNT_A, "ec2", "DescribeInstances"): 3, ("base", "sts", "AssumeRole"): 2})
     stats.errors.update({(ACCOUNT_B, "ec2", "DescribeInstances", "Throttling"): 1})
     access = AwsAccess(config.aws, home_region="us-east-1", stats=stats)
-    prices = PriceTable.load()
-    sources: list[Source] = [CostSource(config, access, now=lambda: NOW),
-                                   ResourceCostSource(config, prices), ActionSource(config, prices)]
+    price_list = PriceListSource(config, access, PriceTable.load(), now=lambda: T)
+    prices = price_list.table
+    sources: list[Source] = [CostSource(config, access, now=lambda: NOW), ResourceCostSource(config, prices),
+                             ActionSource(config, prices), price_list]
     assert [type(s) for s in sources] == [type(s) for s in cli.make_exporter(config).sources], \
         "a source was added to the CLI: render it here too"
     exporter = Exporter(config, access, sources)
