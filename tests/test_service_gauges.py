@@ -34,8 +34,9 @@ def test_gauges_read_the_details_and_skip_unknown_values():
         res("ecr_repository", "messy", image_count=0, lifecycle_policy=False),
         res("cloudwatch_log_group", "/kept", retention_days=30),
         res("cloudwatch_log_group", "/forever", retention_days=None),
-        res("sagemaker_endpoint", "reranker", instance_count=3,
+        res("sagemaker_endpoint", "reranker", instance_count=3, invocations_7d=0.0,
             variants=(("primary", "ml.g4dn.xlarge", 2), ("canary", "ml.m5.large", 1))),
+        res("sagemaker_endpoint", "unknown-traffic", instance_count=1, invocations_7d=None, variants=()),
     )
     assert found[("polo_eks_nodegroup_desired_nodes", "ng", "", "")] == 2
     assert found[("polo_eks_nodegroup_max_nodes", "ng", "", "")] == 4
@@ -46,6 +47,8 @@ def test_gauges_read_the_details_and_skip_unknown_values():
     assert found[("polo_cloudwatch_log_group_retention_seconds", "/kept", "", "")] == 30 * 86400
     assert ("polo_cloudwatch_log_group_retention_seconds", "/forever", "", "") not in found
     assert found[("polo_sagemaker_endpoint_instances", "reranker", "", "")] == 3
+    assert found[("polo_sagemaker_endpoint_invocations_7d", "reranker", "", "")] == 0
+    assert ("polo_sagemaker_endpoint_invocations_7d", "unknown-traffic", "", "") not in found
     assert found[("polo_sagemaker_endpoint_variant_instances", "reranker", "primary", "ml.g4dn.xlarge")] == 2
     assert found[("polo_sagemaker_endpoint_variant_instances", "reranker", "canary", "ml.m5.large")] == 1
 

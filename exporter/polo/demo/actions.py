@@ -1,16 +1,19 @@
 """Cleanup-action cases for the demo estate: for every rule of polo.actions, resources that must
 be flagged and look-alikes that must not be (exempt-tagged, attached, too recent, AMI-backed,
-healthy, busy, gp3, running, fully tagged).
+healthy, busy, gp3, running, fully tagged, with nodes, with retention or a lifecycle policy,
+small, stopped, just restarted).
 
 `build_action_cases(accounts, regions, now, state_dir)` adds them in the first region of every
 other account (the first, third, ...), through each account's own assumed role as
 polo.demo.estate does, in a VPC of their own. Ages need a past that moto cannot fake through
 its API, so this module, being the simulated AWS, backdates moto's own objects in-process
-(stop times in the GMT StateTransitionReason format AWS uses, snapshot start times, NAT gateway
-and load balancer creation times). AWS reports no age for "unattached" or "no healthy targets",
-so those cases are written into the first-seen memory in `state_dir` instead, as if Polo had
-seen them days ago. Needs moto in this process: `mock_aws`, or a ThreadedMotoServer at
-`endpoint_url`.
+(stop times in the GMT StateTransitionReason format AWS uses, snapshot start times, NAT gateway,
+load balancer and SageMaker endpoint creation times, a notebook's LastModifiedTime) and gives log
+streams stored bytes their few events do not have. AWS reports no age for "unattached", "no
+healthy targets", "no nodes" or "in service", so those cases are written into the first-seen
+memory in `state_dir` instead, as if Polo had seen them days ago. EKS clusters are slow to
+create in moto: the cases add three per account and reuse prod's 'serving' (polo.demo.services).
+Needs moto in this process: `mock_aws`, or a ThreadedMotoServer at `endpoint_url`.
 """
 from __future__ import annotations
 
@@ -23,13 +26,16 @@ from moto.backends import get_backend
 from moto.core.utils import iso_8601_datetime_with_milliseconds
 
 from polo import first_seen
-from polo.actions import DAY, NO_HEALTHY_TARGETS, UNATTACHED
+from polo.actions import DAY, IN_SERVICE, NO_HEALTHY_TARGETS, NO_NODES, UNATTACHED
+from polo.collectors import GIB
 from polo.demo.estate import account_client_factory, tag_spec, tags
+from polo.demo.services import LIFECYCLE, image_manifest
 
 EXEMPT = {"Key": "polo:keep", "Value": "demo"}  # ActionSettings' default exempt tag
 TEAM = "platform"
 CIDR = "172.31.0.0/16"
 DB_SUBNET_GROUP = "actions-demo"
+ROLE = "polo-demo-service"  # any role name: moto does not check it
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class Builder:
     region: str
     now: dt.datetime
     client: Any
+    prod: bool = False  # prod accounts hold the estate's 'serving' EKS cluster
     cases: list[Case] = field(default_factory=list)
     seeds: dict[first_seen.Key, float] = field(default_factory=dict)
 
@@ -173,6 +180,76 @@ class Builder:
             rds.stop_db_instance(DBInstanceIdentifier=identifier)
         return identifier
 
+    def role(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{ROLE}"
+
+    def endpoint_config(self) -> None:
+        """The model and one-instance configuration every endpoint() serves."""
+        sagemaker = self.client("sagemaker", self.region)
+        sagemaker.create_model(ModelName="actions-ranker", ExecutionRoleArn=self.role(),
+                               PrimaryContainer={"Image": "ranker:1"})
+        sagemaker.create_endpoint_config(EndpointConfigName="actions-ranker", ProductionVariants=[
+            {"VariantName": "primary", "ModelName": "actions-ranker", "InstanceType": "ml.m5.large",
+             "InitialInstanceCount": 1}])
+
+    def endpoint(self, name: str, days_old: float, daily_invocations: float) -> str:
+        """A SageMaker endpoint with 7 days of Invocations datapoints (none when 0)."""
+        sagemaker = self.client("sagemaker", self.region)
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName="actions-ranker",
+                                  Tags=tags(name, TEAM, "ranking"))
+        get_backend("sagemaker")[self.account_id][self.region].endpoints[name].creation_time = self.ago(days_old)
+        if daily_invocations:
+            self.client("cloudwatch", self.region).put_metric_data(Namespace="AWS/SageMaker", MetricData=[{
+                "MetricName": "Invocations",
+                "Dimensions": [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": "primary"}],
+                "Timestamp": self.now - dt.timedelta(days=day, hours=2), "Value": daily_invocations,
+            } for day in range(7)])
+        return name
+
+    def cluster(self, name: str, fargate: bool = False) -> str:
+        eks = self.client("eks", self.region)
+        eks.create_cluster(name=name, roleArn=self.role(), tags={"team": TEAM, "service": "k8s"},
+                           resourcesVpcConfig={"subnetIds": self.subnet_ids})
+        if fargate:
+            eks.create_fargate_profile(fargateProfileName="jobs", clusterName=name, podExecutionRoleArn=self.role(),
+                                       selectors=[{"namespace": "jobs"}])
+        return name
+
+    def log_group(self, name: str, stored_gib: float, retention_days: int | None = None,
+                  *extra_tags: dict) -> str:
+        """A log group with one event, whose stream moto is told stores `stored_gib`."""
+        logs = self.client("logs", self.region)
+        logs.create_log_group(logGroupName=name, tags={t["Key"]: t["Value"] for t in
+                                                       tags(None, TEAM, "logging") + list(extra_tags)})
+        if retention_days:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+        logs.create_log_stream(logGroupName=name, logStreamName="main")
+        logs.put_log_events(logGroupName=name, logStreamName="main", logEvents=[
+            {"timestamp": int(self.now.timestamp() * 1000), "message": "started"}])
+        stream = get_backend("logs")[self.account_id][self.region].groups[name].streams["main"]
+        stream.stored_bytes = max(stream.stored_bytes, int(stored_gib * GIB))
+        return name
+
+    def repository(self, name: str, images: int, image_bytes: int, lifecycle: bool,
+                   *extra_tags: dict) -> str:
+        ecr = self.client("ecr", self.region)
+        ecr.create_repository(repositoryName=name, tags=tags(None, TEAM, "ml") + list(extra_tags))
+        if lifecycle:
+            ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=LIFECYCLE)
+        for n in range(images):
+            ecr.put_image(repositoryName=name, imageTag=f"v{n}",
+                          imageManifest=image_manifest(f"{self.account_id}-{name}-{n}", image_bytes))
+        return name
+
+    def notebook(self, name: str, modified_days_ago: float = 0) -> str:
+        """An InService notebook whose LastModifiedTime (a start moves it) is `days_ago` back."""
+        self.client("sagemaker", self.region).create_notebook_instance(
+            NotebookInstanceName=name, RoleArn=self.role(), InstanceType="ml.t3.medium", VolumeSizeInGB=20,
+            Tags=tags(name, TEAM, "research"))
+        notebook = get_backend("sagemaker")[self.account_id][self.region].notebook_instances[name]
+        notebook.last_modified_time = self.ago(modified_days_ago)
+        return name
+
     # --- the cases, rule by rule ------------------------------------------------------------
 
     def build(self) -> None:
@@ -253,6 +330,59 @@ class Builder:
         untagged = self.volume("", 10, "gp3", tag_list=[], attach_to=web, device="/dev/sdh")
         self.case("missing_tags", "ebs_volume", untagged, True, "no tags at all")
         self.case("missing_tags", "ebs_volume", attached, False, "team and service tags")
+        self.build_services()
+
+    def build_services(self) -> None:
+        """The rules of the container, log and ML services."""
+        rule = "idle_sagemaker_endpoint"
+        self.endpoint_config()
+        self.case(rule, "sagemaker_endpoint", self.endpoint("actions-idle-ranker", 30, 0.0), True,
+                  "30 days old, no invocations")
+        self.case(rule, "sagemaker_endpoint", self.endpoint("actions-busy-ranker", 30, 5000.0), False,
+                  "invocations every day")
+        self.case(rule, "sagemaker_endpoint", self.endpoint("actions-new-ranker", 2, 0.0), False, "2 days old")
+
+        rule = "idle_eks_cluster"
+        idle = self.cluster("actions-idle-cluster")
+        self.seen("eks_cluster", idle, NO_NODES, 10)
+        self.case(rule, "eks_cluster", idle, True, "no node group, Fargate profile or node for 10 days")
+        self_managed = self.cluster("actions-self-managed")
+        self.seen("eks_cluster", self_managed, NO_NODES, 10)
+        self.instance("actions-k8s-node", {"Key": f"kubernetes.io/cluster/{self_managed}", "Value": "owned"})
+        self.case(rule, "eks_cluster", self_managed, False, "a self-managed node (tagged instance)")
+        fargate = self.cluster("actions-fargate", fargate=True)
+        self.seen("eks_cluster", fargate, NO_NODES, 10)
+        self.case(rule, "eks_cluster", fargate, False, "a Fargate profile")
+        if self.prod:
+            self.seen("eks_cluster", "serving", NO_NODES, 10)
+            self.case(rule, "eks_cluster", "serving", False, "a node group (the estate's)")
+
+        rule = "log_group_never_expires"
+        self.case(rule, "cloudwatch_log_group", self.log_group("/actions/debug", 20), True,
+                  "20 GiB, never expires")
+        self.case(rule, "cloudwatch_log_group", self.log_group("/actions/app", 20, 14), False, "14-day retention")
+        self.case(rule, "cloudwatch_log_group", self.log_group("/actions/cron", 0), False, "one event stored")
+        self.case(rule, "cloudwatch_log_group", self.log_group("/actions/audit", 20, None, EXEMPT), False,
+                  "exempt-tagged")
+
+        rule = "ecr_no_lifecycle"
+        self.case(rule, "ecr_repository", self.repository("actions-training", 3, 2_000_000_000, False), True,
+                  "6 GB of images, no lifecycle policy")
+        self.case(rule, "ecr_repository", self.repository("actions-serving", 3, 2_000_000_000, True), False,
+                  "lifecycle policy")
+        self.case(rule, "ecr_repository", self.repository("actions-tools", 1, 50_000_000, False), False,
+                  "50 MB of images")
+
+        rule = "notebook_left_running"
+        forgotten = self.notebook("actions-forgotten", modified_days_ago=10)
+        self.seen("sagemaker_notebook", forgotten, IN_SERVICE, 10)
+        self.case(rule, "sagemaker_notebook", forgotten, True, "in service for 10 days")
+        restarted = self.notebook("actions-restarted")
+        self.seen("sagemaker_notebook", restarted, IN_SERVICE, 10)
+        self.case(rule, "sagemaker_notebook", restarted, False, "started again minutes ago (LastModifiedTime)")
+        # the estate's 'research' notebook: stopped in dev, just started in prod
+        self.case(rule, "sagemaker_notebook", "research", False,
+                  "in service for minutes" if self.prod else "stopped")
 
 
 def build_action_cases(accounts: Iterable[Any], regions: Sequence[str], now: dt.datetime,
@@ -263,7 +393,8 @@ def build_action_cases(accounts: Iterable[Any], regions: Sequence[str], now: dt.
     cases: list[Case] = []
     seeds: dict[first_seen.Key, float] = {}
     for account in list(accounts)[::2]:
-        builder = Builder(account.id, regions[0], now, account_client_factory(account.id, endpoint_url))
+        builder = Builder(account.id, regions[0], now, account_client_factory(account.id, endpoint_url),
+                          prod=account.environment == "prod")
         builder.build()
         cases += builder.cases
         seeds.update(builder.seeds)
