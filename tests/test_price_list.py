@@ -3,6 +3,7 @@ the demo's moto Price List backend: every priced type in regions the shipped tab
 pagination, products without an on-demand term, throttling and denial (cache, then table),
 the state file, the weekly refresh, and no AWS call from a render."""
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -178,6 +179,20 @@ def test_every_priced_type_is_priced_in_regions_the_table_lacks(price_list, regi
     assert {s[0] for s in families["polo_price_source_info"].samples}  # labelled per type
 
 
+def test_one_fetch_round_finds_every_price_a_resource_needs(price_list):
+    """Pricers ask for all their keys before giving up, so a gp3 volume's IOPS and throughput
+    prices, an RDS instance's hours and an OpenSearch domain's storage are fetched in the same
+    round as the first key, not one round (and one "no list price" warning) later."""
+    source, _clock, config, _access = price_list
+    costs = ResourceCostSource(config, source.table)
+    snapshot = snapshot_of(resources("eu-west-1"))
+    render([*costs.families(snapshot), *source.families(snapshot)])
+    assert source.fetch_due() > 0
+    render([*costs.families(snapshot), *source.families(snapshot)])
+    assert source.due() == []
+    assert not {f.name: f for f in costs.families(snapshot)}["polo_resource_price_missing"].samples
+
+
 def test_pagination_reads_every_page(price_list):
     source, _clock, _config, _access = price_list
     source.page_size = 1  # the snapshot family holds the snapshot price and the archive tier
@@ -277,3 +292,20 @@ def test_a_render_never_calls_aws(price_list):
         render([*costs.families(snapshot), *source.families(snapshot)])
     assert sum(source.requests.values()) == 0
     assert source.due()  # the renders only marked what the fetcher must ask
+
+
+@pytest.mark.e2e
+def test_the_demo_prices_every_resource_from_the_price_list(demo_prometheus):
+    """The demo exporter, scraped by the real Prometheus: once the first sweep's prices are
+    fetched, nothing is unpriced and no price comes from the shipped table any more."""
+    deadline = time.monotonic() + 240
+    while True:
+        unpriced = demo_prometheus.query("polo_resource_price_missing")
+        from_table = demo_prometheus.query('polo_price_source_info{source!="price_list"}')
+        priced = demo_prometheus.query("polo_price_source_info")
+        if priced and not unpriced and not from_table:
+            break
+        assert time.monotonic() < deadline, ([s["metric"] for s in unpriced + from_table], len(priced))
+        time.sleep(5)
+    assert {s["metric"]["resource_type"] for s in priced} == set(PRICED_TYPES)
+    assert demo_prometheus.query("polo_price_list_up == 1")

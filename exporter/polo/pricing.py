@@ -122,34 +122,37 @@ class PriceTable:
         """Storage plus provisioned performance: gp3 IOPS and throughput above the included
         3,000 IOPS / 125 MiB/s, io1 per IOPS, io2 per IOPS in AWS's three tiers."""
         per_gb = self._price(region, "ebs_volume_gb_month", volume_type)
-        if per_gb is None:
+        performance = self._volume_performance(region, volume_type, iops, throughput)
+        if per_gb is None or performance is None:
             return None
-        cost = per_gb * size_gib
+        return per_gb * size_gib + performance
+
+    def _volume_performance(self, region: str, volume_type: str, iops: float | None,
+                            throughput: float | None) -> float | None:
         if volume_type == "gp3":
             iops_price = self._price(region, "ebs_gp3_iops_month")
             throughput_price = self._price(region, "ebs_gp3_throughput_mibps_month")
             if iops_price is None or throughput_price is None:
                 return None
             iops, throughput = iops or GP3_BASELINE_IOPS, throughput or GP3_BASELINE_THROUGHPUT
-            cost += max(0.0, iops - GP3_BASELINE_IOPS) * iops_price
-            cost += max(0.0, throughput - GP3_BASELINE_THROUGHPUT) * throughput_price
-        elif volume_type == "io1":
+            return (max(0.0, iops - GP3_BASELINE_IOPS) * iops_price
+                    + max(0.0, throughput - GP3_BASELINE_THROUGHPUT) * throughput_price)
+        if volume_type == "io1":
             iops_price = self._price(region, "ebs_io1_iops_month")
-            if iops_price is None:
-                return None
-            cost += (iops or 0) * iops_price
-        elif volume_type == "io2":
+            return None if iops_price is None else (iops or 0) * iops_price
+        if volume_type == "io2":
             tiers = self._price(region, "ebs_io2_iops_month_tiers")
             if tiers is None:
                 return None
-            remaining, floor = float(iops or 0), 0.0
+            cost, remaining, floor = 0.0, float(iops or 0), 0.0
             for ceiling, price in tiers:
                 band = remaining if ceiling is None else min(remaining, ceiling - floor)
                 cost += band * price
                 remaining -= band
                 if ceiling is not None:
                     floor = ceiling
-        return cost
+            return cost
+        return 0.0
 
     def gp3_equivalent(self, region: str, size_gib: float, iops: float | None) -> float | None:
         """What a gp2 volume would cost as gp3 with at least its performance: gp2's baseline
@@ -185,12 +188,12 @@ class PriceTable:
         """Instance hours (not while stopped) plus allocated storage; Multi-AZ doubles both.
         Provisioned IOPS and backup storage beyond the free allowance are excluded."""
         storage = self.rds_storage(r)
-        if storage is None or r.state == "stopped":
+        if r.state == "stopped":
             return storage
         engine = str(r.details.get("engine", ""))
         hourly = self._price(r.region, "rds_instance_hourly",
                              self.rds_engine_aliases.get(engine, engine), r.resource_class)
-        if hourly is None:
+        if hourly is None or storage is None:
             return None
         return hourly * self.hours_per_month * self._az_factor(r) + storage
 
@@ -223,12 +226,11 @@ class PriceTable:
         nodes = ((r.resource_class, r.details.get("instance_count")),
                  (str(r.details.get("master_instance_type", "")), r.details.get("master_count")))
         hourly = self._hourly_nodes(r.region, "opensearch_instance_hourly", nodes)
-        if hourly is None:
+        per_gb = self._price(r.region, "opensearch_storage_gb_month",
+                             str(r.details.get("volume_type", "gp3"))) if r.size_bytes else 0.0
+        if hourly is None or per_gb is None:
             return None
-        if not r.size_bytes:
-            return self.monthly(hourly)
-        per_gb = self._price(r.region, "opensearch_storage_gb_month", str(r.details.get("volume_type", "gp3")))
-        return None if per_gb is None else hourly * self.hours_per_month + per_gb * r.size_bytes / GIB
+        return hourly * self.hours_per_month + per_gb * (r.size_bytes or 0) / GIB
 
     def sagemaker_endpoint(self, r: Resource) -> float | None:
         """Instances of every production variant at SageMaker hosting prices; serverless
@@ -238,15 +240,11 @@ class PriceTable:
 
     def _hourly_nodes(self, region: str, kind: str, nodes) -> float | None:
         """USD an hour for (instance type, count) pairs; pairs without a type or count add 0."""
-        hourly = 0.0
-        for instance_type, count in nodes:
-            if not instance_type or not count:
-                continue
-            price = self._price(region, kind, instance_type)
-            if price is None:
-                return None
-            hourly += price * int(count)
-        return hourly
+        prices = [(self._price(region, kind, instance_type), int(count))
+                  for instance_type, count in nodes if instance_type and count]
+        if any(price is None for price, _count in prices):
+            return None
+        return sum(price * count for price, count in prices)
 
     def sagemaker_notebook(self, r: Resource) -> float | None:
         """The instance while InService, plus its ML storage volume always."""

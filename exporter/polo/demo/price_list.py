@@ -52,6 +52,7 @@ SAGEMAKER_HOSTING_HOURLY = {"ml.t2.medium": 0.056, "ml.m5.large": 0.115, "ml.m5.
 SAGEMAKER_NOTEBOOK_HOURLY = {"ml.t2.medium": 0.0464, "ml.t3.medium": 0.05, "ml.m5.xlarge": 0.23,
                              "ml.c5.xlarge": 0.204, "ml.g4dn.xlarge": 0.7364}
 SAGEMAKER_STORAGE_GB_MONTH = 0.14
+RDS_IO2_STORAGE_GB_MONTH = 0.125  # the shipped table has no io2 RDS storage; the demo's churn makes some
 DYNAMODB = {"": {"Read": 0.00013, "Write": 0.00065, "storage": 0.25},
             "IA-": {"Read": 0.00016, "Write": 0.00081, "storage": 0.10}}
 DYNAMODB_FREE_STORAGE_GB = 25
@@ -62,7 +63,8 @@ STORAGE_NAMES = {"gp2": "General Purpose", "gp3": "General Purpose", "io1": "Pro
                  "standard": "Magnetic"}
 RDS_ENGINES = {"mysql": "MySQL", "postgres": "PostgreSQL"}
 RDS_STORAGE_USAGE = {"gp2": ("General Purpose", "GP2-Storage"), "gp3": ("General Purpose-GP3", "GP3-Storage"),
-                     "io1": ("Provisioned IOPS", "PIOPS-Storage"), "standard": ("Magnetic", "StorageUsage")}
+                     "io1": ("Provisioned IOPS", "PIOPS-Storage"), "io2": ("Provisioned IOPS-IO2", "PIOPS-Storage-IO2"),
+                     "standard": ("Magnetic", "StorageUsage")}
 
 
 def region_prefix(region: str) -> str:
@@ -188,7 +190,7 @@ class Catalogue:
                     self.add("AmazonRDS", "Database Instance", f"{self.prefix}{usage}:{instance_class}",
                              hourly * factor, "Hrs", instanceType=instance_class, deploymentOption=deployment,
                              databaseEngine=RDS_ENGINES[engine])
-        for storage_type, per_gb in us["rds_storage_gb_month"].items():
+        for storage_type, per_gb in dict(us["rds_storage_gb_month"], io2=RDS_IO2_STORAGE_GB_MONTH).items():
             volume, usage = RDS_STORAGE_USAGE.get(storage_type, (storage_type, storage_type))
             for engine in ("MySQL", "PostgreSQL"):
                 self.add("AmazonRDS", "Database Storage", f"{self.prefix}RDS:{usage}", per_gb, "GB-Mo",
