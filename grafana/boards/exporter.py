@@ -1,5 +1,6 @@
 """Exporter health: is Polo's picture of AWS complete and fresh? Sweep duration, collectors by
-account and region, AWS API calls and errors, Cost Explorer requests and what they cost."""
+account and region, AWS API calls and errors, Cost Explorer requests and what they cost, and
+where list prices come from (the Price List API or the shipped table)."""
 from __future__ import annotations
 
 from grafana_foundation_sdk.models import common as cm
@@ -30,7 +31,7 @@ SELECTED = f"on (account_id) group_left () polo_account_info{{{ACCOUNT}}}"  # co
 def build():
     board = new_dashboard(
         "exporter", "Exporter health", "Polo itself: sweep duration, collectors by account and region, AWS "
-        "API calls and error codes, Cost Explorer requests and their cost, and how fresh the data is.",
+        "API calls and error codes, Cost Explorer requests and their cost, list prices, and how fresh the data is.",
         "now-24h", ["polo-exporter"], [environment_var(), account_var(), region_var()])
     panels = [
         stat_panel("Since the last successful sweep", "Age of the last sweep in which a collector succeeded. "
@@ -89,6 +90,27 @@ def build():
                    "time range (since the exporter started if it started later). Orange from $1.",
                    USD, [instant("sum(increase(polo_cost_explorer_request_cost_usd_total[$__range]))")],
                    thresholds=green_red(5, 1), width=6, height=8),
+        stat_panel("List prices' age", "Age of the oldest list price in use from the AWS Price List API "
+                   "(refreshed weekly). Orange after 8 days, red after 30: PoloPricesStale.", SECONDS,
+                   [instant("time() - min(polo_price_list_oldest_price_timestamp_seconds)")],
+                   thresholds=green_red(30 * 86400, 8 * 86400), width=6, height=8),
+        stat_panel("Unpriced resources", "Resources with no list price from the Price List API nor the "
+                   "shipped table: their cost and savings are missing from every total. Red when any.", COUNT,
+                   [instant("sum(polo_resource_price_missing) or vector(0)")], thresholds=green_red(1),
+                   width=6, height=8),
+        timeseries_panel("Price List requests", "AWS Price List GetProducts requests over the interval by "
+                         "result (each page is one): a few per new instance type, class or region, then a "
+                         "refresh a week. throttled and denied leave the cached prices in use.", COUNT,
+                         [series("sum by (result) (increase(polo_price_list_requests_total[$__rate_interval]))",
+                                 "{{result}}")]),
+        table_panel("Price sources", "Which source priced each resource type in each selected region: "
+                    "price_list (the AWS Price List API), table (the shipped table, us-east-1 and us-west-2 "
+                    "only) or both (a resource needing several prices got some from each).", "none",
+                    [instant('polo_price_source_info{region=~"$region"}', ref="A", table_format=True)],
+                    transformations=[organize(exclude=["Time", "__name__", "job", "instance", "Value"],
+                                              rename={"resource_type": "Type", "region": "Region",
+                                                      "source": "Source"},
+                                              order=["resource_type", "region", "source"])]),
         stat_panel("Exporter version", "polo_exporter_build_info: the running Polo and Python versions.",
                    "none", [instant("polo_exporter_build_info", "{{version}} (Python {{python_version}})")],
                    width=6, height=8, text_mode=cm.BigValueTextMode.NAME),
