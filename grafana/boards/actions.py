@@ -76,8 +76,9 @@ def build():
         findings_table("Findings by savings", "One row per finding (resource and action), most valuable "
                        "first, with Polo's reason. The id links to the resource in the AWS console.",
                        SAVINGS, USD, priced=True),
-        findings_table("Findings that cannot be priced", "Findings with no savings figure because the "
-                       "resource's type, class or region is missing from Polo's price table.",
+        findings_table("Findings that cannot be priced", "Findings with no savings figure because neither "
+                       "the AWS Price List API nor Polo's shipped table prices the resource's type, class or "
+                       "region. Empty when everything is priced, as on the demo.",
                        UNPRICED, "none", priced=False),
     ]
     for panel in panels:
