@@ -309,3 +309,13 @@ def test_the_demo_prices_every_resource_from_the_price_list(demo_prometheus):
         time.sleep(5)
     assert {s["metric"]["resource_type"] for s in priced} == set(PRICED_TYPES)
     assert demo_prometheus.query("polo_price_list_up == 1")
+
+
+def test_a_reload_turning_the_price_list_off_stops_requests(price_list):
+    from dataclasses import replace
+
+    source, _clock, config, _access = price_list
+    source.table.asked.add(("eu-west-1", "eks_cluster_hourly"))
+    source.families(snapshot_of([]))
+    source.reconfigure(replace(config, pricing=replace(config.pricing, price_list=False)))
+    assert source.due() and source.fetch_due() == 0 and sum(source.requests.values()) == 0

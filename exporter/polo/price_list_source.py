@@ -25,6 +25,7 @@ from polo.aws import AwsAccess
 from polo.config import Account, Config
 from polo.errors import error_code
 from polo.exposition import Family, label_string
+from polo.model import Snapshot
 from polo.price_list import parse_items, price_from, query_for
 from polo.pricing import PriceKey, PriceTable
 from polo.source import Source
@@ -159,7 +160,7 @@ class PriceListSource(Source):
             return sorted(k for k in self._wanted
                           if k not in self.cache or self.cache[k].fetched < stale_before)
 
-    def families(self, snapshot) -> Iterable[Family]:
+    def families(self, snapshot: Snapshot | None) -> Iterable[Family]:
         """Runs after the sources that price resources: takes the keys they asked for and
         wakes the fetcher if any is due. Never calls AWS itself."""
         asked = self.table.asked
@@ -208,8 +209,9 @@ class PriceListSource(Source):
 
     def fetch_due(self) -> int:
         """Ask the Price List API for every due key, saving the cache after the round. Returns
-        how many keys were answered. Stops at the first throttle, denial or outage."""
-        if self._now() < self._retry_at:
+        how many keys were answered. Stops at the first throttle, denial or outage. Nothing
+        once a reload turned `pricing.price_list` off: the cached prices stay in use."""
+        if not self.settings.price_list or self._now() < self._retry_at:
             return 0
         keys = self.due()
         answered = 0
