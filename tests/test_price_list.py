@@ -319,3 +319,18 @@ def test_a_reload_turning_the_price_list_off_stops_requests(price_list):
     source.families(snapshot_of([]))
     source.reconfigure(replace(config, pricing=replace(config.pricing, price_list=False)))
     assert source.due() and source.fetch_due() == 0 and sum(source.requests.values()) == 0
+
+
+def test_with_discovery_only_prices_wait_for_an_account(price_list):
+    """organizations discovery with no static account: no Price List caller until the roster
+    hands the source a config with accounts (it reconfigures every source then)."""
+    from dataclasses import replace
+
+    source, _clock, config, access = price_list
+    empty = replace(config, accounts=(), costs=replace(config.costs, enabled=False, account=None))
+    waiting = PriceListSource(empty, access, TABLE_PRICES)
+    waiting.table.asked.add(("eu-west-1", "eks_cluster_hourly"))
+    waiting.families(snapshot_of([]))
+    assert waiting.fetch_due() == 0 and sum(waiting.requests.values()) == 0
+    waiting.reconfigure(config)
+    assert waiting.fetch_due() == 1

@@ -103,14 +103,14 @@ class PriceListUnavailable(Exception):
         self.result, self.code = result, code
 
 
-def pricing_account(config: Config) -> Account:
+def pricing_account(config: Config) -> Account | None:
     """Whose credentials ask the Price List API (any account may): pricing.account, else the
-    Cost Explorer payer, else the first account."""
+    Cost Explorer payer, else the first account; None until discovery has found one."""
     for account_id in (config.pricing.account, config.costs.account):
         account = config.account(account_id or "")
         if account is not None:
             return account
-    return config.accounts[0]
+    return config.accounts[0] if config.accounts else None
 
 
 class PriceListSource(Source):
@@ -211,7 +211,7 @@ class PriceListSource(Source):
         """Ask the Price List API for every due key, saving the cache after the round. Returns
         how many keys were answered. Stops at the first throttle, denial or outage. Nothing
         once a reload turned `pricing.price_list` off: the cached prices stay in use."""
-        if not self.settings.price_list or self._now() < self._retry_at:
+        if not self.settings.price_list or self.account is None or self._now() < self._retry_at:
             return 0
         keys = self.due()
         answered = 0
@@ -241,7 +241,7 @@ class PriceListSource(Source):
 
     def _fetch(self, key: PriceKey) -> float | list | None:
         query = query_for(key)
-        if query is None:
+        if query is None or self.account is None:
             return None
         try:
             client = self.access.client(self.account, "pricing", self.settings.region)
