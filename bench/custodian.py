@@ -75,7 +75,8 @@ def sweep_figures(exposition: str) -> dict:
 
 def run_polo(proxy: ProxyProcess, accounts: list[dict], regions: list[str], tmp: str) -> dict:
     config = {"accounts": accounts, "regions": regions, "aws": {"endpoint_url": proxy.endpoint},
-              "costs": {"enabled": False}, "state_dir": os.path.join(tmp, "polo-state")}
+              "costs": {"enabled": False}, "pricing": {"price_list": False},
+              "state_dir": os.path.join(tmp, "polo-state")}
     path = os.path.join(tmp, "polo.yml")
     with open(path, "w") as f:
         yaml.safe_dump(config, f)

@@ -48,6 +48,7 @@ def bench_config(accounts: int = 16, regions: tuple[str, ...] = REGIONS, state_d
         "regions": list(regions),
         "tags": {"labels": ["team", "service", "Environment"], "required": ["team", "service"]},
         "costs": {"enabled": False},
+        "pricing": {"price_list": False},  # the simulated AWS behind the bench has no Price List
         "state_dir": state_dir or tempfile.mkdtemp(prefix="polo-bench-"),
     }
     data.update(extra)
