@@ -7,7 +7,8 @@ import pytest
 
 from conftest import ACCOUNT_A, ACCOUNT_B, make_config
 from polo import first_seen
-from polo.actions import ActionSource, evaluate
+from polo.actions.rules import evaluate
+from polo.actions.source import ActionSource
 from polo.collectors import COLLECTORS, GIB
 from polo.config import ActionSettings
 from polo.labels import IDENTITY

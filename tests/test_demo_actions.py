@@ -5,7 +5,8 @@ from collections import defaultdict
 
 import yaml
 
-from polo.actions import RULES, ActionSource
+from polo.actions.rules import RULES
+from polo.actions.source import ActionSource
 from polo.aws import AwsAccess
 from polo.cli import main
 from polo.config import parse_config

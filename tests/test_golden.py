@@ -18,7 +18,7 @@ import pytest
 
 from conftest import ACCOUNT_A, ACCOUNT_B, make_config
 from polo import cli
-from polo.actions import ActionSource
+from polo.actions.source import ActionSource
 from polo.aws import ApiStats, AwsAccess
 from polo.collectors import GIB
 from polo.costs.source import CostSource

@@ -6,7 +6,8 @@ import sys
 import pytest
 
 CORE = ["polo.model", "polo.config", "polo.labels", "polo.api_stats", "polo.errors", "polo.exposition",
-        "polo.metrics", "polo.actions", "polo.pricing", "polo.resource_costs", "polo.first_seen"]
+        "polo.metrics", "polo.actions.rules", "polo.actions.source", "polo.pricing", "polo.price_list",
+        "polo.resource_costs", "polo.first_seen"]
 
 
 @pytest.mark.e2e  # a fresh interpreter: this process has long imported boto3

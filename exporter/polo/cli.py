@@ -13,7 +13,7 @@ from dataclasses import replace
 from importlib import resources
 
 from polo import __version__
-from polo.actions import ActionSource
+from polo.actions.source import ActionSource
 from polo.aws import AwsAccess
 from polo.config import Config, ConfigError, load_config, split_listen_address
 from polo.costs.source import CostSource

@@ -1,26 +1,20 @@
-"""Cleanup actions: every waste finding in the inventory as a metric, priced in dollars a month.
+"""Cleanup rules, pure: every waste finding in a snapshot, priced in dollars a month.
 
 Each rule is a small pure function of one resource and a RuleContext (thresholds, prices, the
 rest of the snapshot, `now` and the first-seen memory); `evaluate` runs them all and returns the
-findings plus the memory to keep. Only ActionSource, at the edge, reads and writes the memory
-file. Reasons are fixed phrases (no timestamps, no amounts) so a finding keeps one series for
-as long as it lasts.
+findings plus the memory to keep. Reasons are fixed phrases (no timestamps, no amounts) so a
+finding keeps one series for as long as it lasts. No I/O: polo.actions.source reads and writes
+the memory and turns findings into metrics.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-from polo import first_seen
-from polo.config import ActionSettings, Config
-from polo.exposition import Family, label_string
+from polo.config import ActionSettings
 from polo.first_seen import Key
-from polo.labels import AccountNames, identity_labels
 from polo.model import GIB, Resource, Snapshot
 from polo.pricing import PriceTable
-from polo.source import Source
 
 DAY = 86400.0
 # Conditions the first-seen memory ages, when AWS gives no time for them.
@@ -372,56 +366,3 @@ def evaluate(snapshot: Snapshot, settings: ActionSettings, prices: PriceTable,
         if key[:4] not in index.by_key and key[:2] in index.uncertain:
             memory.setdefault(key, since)
     return findings, memory
-
-
-# --- the metric source --------------------------------------------------------------------------
-
-ACTION_LABELS = ("action", "reason")
-
-
-class ActionSource(Source):
-    """polo_action_info and polo_action_monthly_savings_usd for the latest snapshot; keeps the
-    first-seen memory in `config.state_dir` (read on first use, written when it changes)."""
-
-    def __init__(self, config: Config, prices: PriceTable):
-        self.settings = config.actions
-        self.prices = prices
-        self.names = AccountNames(config)
-        self.path = Path(config.state_dir) / first_seen.FILE_NAME
-        self._memory: dict[Key, float] | None = None
-        self.errors: Counter[str] = Counter({"corrupt": 0, "write": 0})
-
-    def reconfigure(self, config: Config, access=None) -> None:
-        self.settings = config.actions
-        self.names = AccountNames(config)
-        path = Path(config.state_dir) / first_seen.FILE_NAME
-        if path != self.path:  # a new state_dir: its own memory, read on next use
-            self.path, self._memory = path, None
-
-    def findings(self, snapshot: Snapshot) -> list[Finding]:
-        if self._memory is None:
-            self._memory = first_seen.load(self.path, self.errors)
-        found, memory = evaluate(snapshot, self.settings, self.prices, self._memory)
-        if memory != self._memory:
-            first_seen.save(self.path, memory, self.errors)
-            self._memory = memory
-        return found
-
-    def families(self, snapshot: Snapshot | None) -> list[Family]:
-        info = Family("polo_action_info", "gauge",
-                      "One series per cleanup finding: what to do with the resource and why; value 1.")
-        savings = Family("polo_action_monthly_savings_usd", "gauge",
-                         "Estimated USD a month saved by the action (list prices); "
-                         "absent when a price is missing.")
-        if snapshot is not None:
-            for finding in self.findings(snapshot):
-                labels = identity_labels(finding.resource, self.names) + "," + label_string(
-                    ACTION_LABELS, (finding.action, finding.reason))
-                info.add(labels, 1)
-                if finding.savings is not None:
-                    savings.add(labels, round(finding.savings, 6))
-        errors = Family("polo_first_seen_state_errors_total", "counter",
-                        "First-seen memory file problems by reason: corrupt (ignored, rebuilt) or write (not saved).")
-        for reason, n in sorted(self.errors.items()):
-            errors.add(label_string(("reason",), (reason,)), n)
-        return [info, savings, errors]
