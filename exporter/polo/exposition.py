@@ -12,7 +12,7 @@ import math
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -62,6 +62,14 @@ class Family:
             raise ValueError(f"bad metric family {self.name!r} ({self.kind})")
         if (self.kind == "counter") != self.name.endswith("_total"):
             raise ValueError(f"{self.name}: only counters end in _total, and all of them do")
+
+    @classmethod
+    def by_label(cls, name: str, kind: str, help: str, label: str, counts: Mapping[str, float]) -> "Family":
+        """One series per value of `label`, in order: counters by reason, result, operation."""
+        family = cls(name, kind, help)
+        for value, n in sorted(counts.items()):
+            family.add(label_string((label,), (value,)), n)
+        return family
 
     def add(self, labels: str, value: float) -> None:
         self.samples.append((labels, value))

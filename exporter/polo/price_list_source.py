@@ -24,7 +24,7 @@ from polo.atomic import write_atomically
 from polo.aws import AwsAccess
 from polo.config import Account, Config
 from polo.errors import error_code
-from polo.exposition import Family, label_string
+from polo.exposition import Family
 from polo.model import Snapshot
 from polo.price_list import parse_items, price_from, query_for
 from polo.pricing import PriceKey, PriceTable
@@ -175,20 +175,19 @@ class PriceListSource(Source):
 
     def _self_metrics(self) -> list[Family]:
         with self._lock:
-            requests = Family("polo_price_list_requests_total", "counter",
-                              "AWS Price List GetProducts requests (pages) by result: ok, throttled, denied, error.")
-            for result, n in sorted(self.requests.items()):
-                requests.add(label_string(("result",), (result,)), n)
+            requests = Family.by_label(
+                "polo_price_list_requests_total", "counter",
+                "AWS Price List GetProducts requests (pages) by result: ok, throttled, denied, error.",
+                "result", self.requests)
             up = Family("polo_price_list_up", "gauge",
                         "0 if the last round of Price List requests failed (throttled, denied, unreachable): "
                         "cached prices, then the shipped table, answer meanwhile.")
             up.add("", 0 if self.last_failure else 1)
-            cached = Family("polo_price_list_cached_prices", "gauge",
-                            "Price List answers cached in state_dir, by state: priced, or unpriced "
-                            "(no on-demand price).")
-            states = Counter("priced" if c.price is not None else "unpriced" for c in self.cache.values())
-            for state in ("priced", "unpriced"):
-                cached.add(label_string(("state",), (state,)), states[state])
+            states = Counter(dict.fromkeys(("priced", "unpriced"), 0))
+            states.update("priced" if c.price is not None else "unpriced" for c in self.cache.values())
+            cached = Family.by_label("polo_price_list_cached_prices", "gauge",
+                                     "Price List answers cached in state_dir, by state: priced, or unpriced "
+                                     "(no on-demand price).", "state", states)
             oldest = Family("polo_price_list_oldest_price_timestamp_seconds", "gauge",
                             "When the oldest cached price the inventory uses was fetched: "
                             "time() minus this is the cache's age.")
@@ -199,10 +198,10 @@ class PriceListSource(Source):
                              "When a round of Price List requests last completed without error.")
             if self.last_success is not None:
                 success.add("", self.last_success)
-            errors = Family("polo_price_list_state_errors_total", "counter",
-                            "Price cache file problems by reason: corrupt (ignored, refetched) or write (not saved).")
-            for reason, n in sorted(self.errors.items()):
-                errors.add(label_string(("reason",), (reason,)), n)
+            errors = Family.by_label(
+                "polo_price_list_state_errors_total", "counter",
+                "Price cache file problems by reason: corrupt (ignored, refetched) or write (not saved).",
+                "reason", self.errors)
             return [requests, up, cached, oldest, success, errors]
 
     # --- fetching ---------------------------------------------------------------------------

@@ -59,8 +59,8 @@ class ActionSource(Source):
                 info.add(labels, 1)
                 if finding.savings is not None:
                     savings.add(labels, round(finding.savings, 6))
-        errors = Family("polo_first_seen_state_errors_total", "counter",
-                        "First-seen memory file problems by reason: corrupt (ignored, rebuilt) or write (not saved).")
-        for reason, n in sorted(self.errors.items()):
-            errors.add(label_string(("reason",), (reason,)), n)
+        errors = Family.by_label(
+            "polo_first_seen_state_errors_total", "counter",
+            "First-seen memory file problems by reason: corrupt (ignored, rebuilt) or write (not saved).",
+            "reason", self.errors)
         return [info, savings, errors]

@@ -214,10 +214,8 @@ class CostSource(Source):
 
     def _self_families(self) -> list[Family]:
         requests = self.counter.snapshot()
-        count = Family("polo_cost_explorer_requests_total", "counter",
-                       "Cost Explorer requests (each page is one), by operation.")
-        for operation, n in sorted(requests.items()):
-            count.add(label_string(("operation",), (operation,)), n)
+        count = Family.by_label("polo_cost_explorer_requests_total", "counter",
+                                "Cost Explorer requests (each page is one), by operation.", "operation", requests)
         spent = Family("polo_cost_explorer_request_cost_usd_total", "counter",
                        "Estimated Cost Explorer API charges: $0.01 per request.")
         spent.add("", round(sum(requests.values()) * REQUEST_COST_USD, 2))
@@ -228,8 +226,7 @@ class CostSource(Source):
                       "When the last successful Cost Explorer refresh finished.")
         if self.last_success is not None:
             last.add("", self.last_success)
-        errors = Family("polo_cost_state_errors_total", "counter",
-                        "Cost state file problems by reason: missing, corrupt (rebuilt) or write (not saved).")
-        for reason, n in sorted(self.store.errors.items()):
-            errors.add(label_string(("reason",), (reason,)), n)
+        errors = Family.by_label("polo_cost_state_errors_total", "counter",
+                                 "Cost state file problems by reason: missing, corrupt (rebuilt) or write (not saved).",
+                                 "reason", self.store.errors)
         return [count, spent, up, last, errors]
