@@ -30,7 +30,7 @@ PRICE_LIST, TABLE = "price_list", "table"
 PriceKey = tuple[str, ...]  # (region, kind, *classes), e.g. ("eu-west-1", "ec2_instance_hourly", "m5.large")
 
 
-_SOURCES: ContextVar[set[str] | None] = ContextVar("polo_price_sources", default=None)
+_SOURCES: ContextVar[set[str] | None] = ContextVar("price_sources", default=None)  # not a metric
 
 
 def gp2_baseline_iops(size_gib: float) -> float:
