@@ -109,8 +109,7 @@ class Catalogue:
         """One product. `usd` is a rate, or (beginRange, rate) tiers; None: no on-demand term."""
         attributes = {"regionCode": self.region, "servicecode": service, "usagetype": usage_type,
                       "location": self.region, **attributes}
-        sku = hashlib.sha1(json.dumps([service, family, attributes], sort_keys=True).encode()).hexdigest()[:16]
-        sku = sku.upper()
+        sku = hashlib.sha1(json.dumps([service, family, attributes], sort_keys=True).encode()).hexdigest()[:16].upper()
         terms: dict[str, Any] = {}
         if usd is not None:
             tiers = usd if isinstance(usd, list) else [(0.0, usd)]
@@ -251,11 +250,6 @@ def _matches(product: dict[str, Any], filters: list[dict[str, str]]) -> bool:
     return all(str(fields.get(f["Field"], "")).lower() == str(f["Value"]).lower() for f in filters)
 
 
-class PriceListError(JsonRESTError):
-    def __init__(self, code: str, message: str):
-        super().__init__(code, message)
-
-
 class PriceListBackend(BaseBackend):
     """GetProducts over the demo catalogue; `refused` is the outage drill's error code."""
 
@@ -268,19 +262,19 @@ class PriceListBackend(BaseBackend):
     def get_products(self, service_code: str, filters: list[dict[str, str]], max_results: int,
                      next_token: str | None) -> tuple[list[str], str | None]:
         if PriceListBackend.refused:
-            raise PriceListError(PriceListBackend.refused, "simulated Price List failure")
+            raise JsonRESTError(PriceListBackend.refused, "simulated Price List failure")
         if not 1 <= max_results <= MAX_RESULTS:
-            raise PriceListError("InvalidParameterException", f"MaxResults must be 1 to {MAX_RESULTS}")
+            raise JsonRESTError("InvalidParameterException", f"MaxResults must be 1 to {MAX_RESULTS}")
         regions = [f["Value"] for f in filters if f["Field"] == "regionCode"]
         if len(regions) != 1 or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", regions[0]):
-            raise PriceListError("InvalidParameterException", "demo Price List: filter on one regionCode")
+            raise JsonRESTError("InvalidParameterException", "demo Price List: filter on one regionCode")
         matching = [p for p in catalogue(regions[0]).products.get(service_code, ()) if _matches(p, filters)]
         start = 0
         if next_token:
             try:
                 start = int(base64.b64decode(next_token).decode().split(":")[1])
             except (ValueError, IndexError, UnicodeDecodeError):
-                raise PriceListError("InvalidNextTokenException", "bad NextToken") from None
+                raise JsonRESTError("InvalidNextTokenException", "bad NextToken") from None
         page = matching[start:start + max_results]
         end = start + len(page)
         token = base64.b64encode(f"{service_code}:{end}".encode()).decode() if end < len(matching) else None
