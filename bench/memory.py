@@ -65,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
 
-    import polo.cli  # noqa: F401
     import polo.server  # noqa: F401
+    from polo.cli import tune_garbage_collector
+
+    tune_garbage_collector()  # as polo-exporter's main does
     baseline = max_rss_mb()
 
     from bench.synthetic import bench_config, publish_inventory

@@ -195,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench.run import region_names
     from bench.synthetic import bench_config
 
-    import polo.cli  # noqa: F401  (the baseline counts polo and boto3 imported)
+    from polo.cli import tune_garbage_collector  # the baseline counts polo and boto3 imported
+
+    tune_garbage_collector()  # as polo-exporter's main does
     imported = peak_rss_mb()
     proxy = ProxyClient(args.port)
     pids = [int(p) for p in args.pids.split(",") if p]
