@@ -5,10 +5,12 @@
     python -m bench --c7n-org /path/to/c7n-org               # the same, as a step of the full benchmark
 
 Each runs as its operator would run it, a fresh process timed by wall clock, start-up included:
-`polo-exporter --once` with every default collector (costs off), and `c7n-org run
---cache-period 0` with its own default parallelism. The proxy is reset (counters zeroed, every
-bucket full) before each run. c7n is no dependency of Polo or its tests: install it anywhere
-(`pip install c7n c7n-org`, a separate virtualenv keeps its boto3 apart) and pass its c7n-org.
+`polo-exporter --once` with every default collector (costs off), the same limited to the five
+types the policies cover, and `c7n-org run --cache-period 0` with its own default parallelism.
+The proxy is reset (counters zeroed, every bucket full) before each run. Each run also reports
+the CPU seconds of the tool's processes and of the simulator's, which shares the machine's
+cores. c7n is no dependency of Polo or its tests: install it anywhere (`pip install c7n
+c7n-org`, a separate virtualenv keeps its boto3 apart) and pass its c7n-org.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import argparse
 import glob
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -25,10 +28,13 @@ import yaml
 
 from bench.awsproxy import REPO_ROOT, ProxyProcess
 from bench.estate import FAKE_CREDENTIALS
+from bench.sweep import cpu_seconds
 
 POLICIES = os.path.join(REPO_ROOT, "bench", "c7n-policies.yml")
 ROLE = "PoloReadOnly"
 ROUNDS = 2  # the first Polo run also pays moto's lazy set-up of services the estate build never called
+# The collectors listing what the five policies look at: instances, volumes, snapshots, addresses, ALBs.
+POLICY_TYPES = ("ec2_instances", "ebs_volumes", "ebs_snapshots", "elastic_ips", "load_balancers")
 
 
 def usable(c7n_org: str | None) -> str | None:
@@ -47,11 +53,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def timed(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, int, str, str]:
+def timed(command: list[str], env: dict[str, str], cwd: str,
+          simulator_pids: list[int]) -> tuple[dict, int, str, str]:
+    """Wall seconds and the CPU seconds of the command's processes (children included) and of
+    the simulator's meanwhile; then the exit code, stdout and stderr."""
+    tool_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    simulator_before = sum(cpu_seconds(pid) for pid in simulator_pids)
     started = time.monotonic()
     done = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=3600)
-    return time.monotonic() - started, done.returncode, done.stdout, done.stderr
+    seconds = time.monotonic() - started
+    tool = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures = {"seconds": round(seconds, 2),
+               "cpu_seconds": round(tool.ru_utime - tool_before.ru_utime + tool.ru_stime - tool_before.ru_stime, 2),
+               "simulator_cpu_seconds": round(sum(cpu_seconds(pid) for pid in simulator_pids) - simulator_before, 2)}
+    return figures, done.returncode, done.stdout, done.stderr
 
 
 def load_average() -> float:
@@ -73,22 +89,26 @@ def sweep_figures(exposition: str) -> dict:
     return {"sweep_seconds": sweep, "slowest_collectors_task_seconds": {k: round(v, 1) for k, v in slowest}}
 
 
-def run_polo(proxy: ProxyProcess, accounts: list[dict], regions: list[str], tmp: str) -> dict:
+def run_polo(proxy: ProxyProcess, accounts: list[dict], regions: list[str], tmp: str,
+             collectors: tuple[str, ...] | None = None) -> dict:
+    """polo-exporter --once with every default collector, or only `collectors`."""
     config = {"accounts": accounts, "regions": regions, "aws": {"endpoint_url": proxy.endpoint},
               "costs": {"enabled": False}, "pricing": {"price_list": False},
               "state_dir": os.path.join(tmp, "polo-state")}
+    if collectors:
+        config["collectors"] = list(collectors)
     path = os.path.join(tmp, "polo.yml")
     with open(path, "w") as f:
         yaml.safe_dump(config, f)
     proxy.reset()
-    seconds, code, stdout, stderr = timed([sys.executable, "-m", "polo", "--config", path, "--once"],
-                                          clean_env(PYTHONPATH=REPO_ROOT), tmp)
+    figures, code, stdout, stderr = timed([sys.executable, "-m", "polo", "--config", path, "--once"],
+                                          clean_env(PYTHONPATH=REPO_ROOT), tmp, proxy.pids)
     if code not in (0, 1):  # 1: some collector failed, counted below
         raise RuntimeError(f"polo-exporter --once exited {code}:\n{stderr[-3000:]}")
     from polo.config import load_config
 
     served = proxy.stats()
-    return {"seconds": round(seconds, 2), **sweep_figures(stdout), "exit_code": code, "load_average": load_average(),
+    return {**figures, **sweep_figures(stdout), "exit_code": code, "load_average": load_average(),
             "collectors": list(load_config(path).collectors),
             "failed_collector_lines": sum("failed in account" in line for line in stderr.splitlines()),
             "requests": served["requests"], "throttled": served["throttled"]}
@@ -102,9 +122,9 @@ def run_c7n(proxy: ProxyProcess, c7n_org: str, accounts: list[dict], regions: li
     out, cache = os.path.join(tmp, "c7n-out"), os.path.join(tmp, "c7n-cache")
     os.makedirs(cache)
     proxy.reset()
-    seconds, code, _, stderr = timed([c7n_org, "run", "-c", path, "-u", POLICIES, "-s", out, "--cache-period", "0",
+    figures, code, _, stderr = timed([c7n_org, "run", "-c", path, "-u", POLICIES, "-s", out, "--cache-period", "0",
                                    "--cache-path", cache],
-                                  clean_env(AWS_ENDPOINT_URL=proxy.endpoint), tmp)
+                                  clean_env(AWS_ENDPOINT_URL=proxy.endpoint), tmp, proxy.pids)
     if code not in (0, 1):  # 1: some policy failed, counted below
         raise RuntimeError(f"c7n-org run exited {code}:\n{stderr[-3000:]}")
     served = proxy.stats()
@@ -114,7 +134,7 @@ def run_c7n(proxy: ProxyProcess, c7n_org: str, accounts: list[dict], regions: li
         with open(resources) as f:
             matched[policy] = matched.get(policy, 0) + len(json.load(f))
     errors = [line for line in stderr.splitlines() if "Exception running policy" in line or "Traceback" in line]
-    return {"seconds": round(seconds, 2), "exit_code": code, "load_average": load_average(),
+    return {**figures, "exit_code": code, "load_average": load_average(),
             "matched": dict(sorted(matched.items())),
             "runs": len(glob.glob(os.path.join(out, "*", "*", "*", "resources.json"))),
             "errors": errors[:10], "requests": served["requests"], "throttled": served["throttled"],
@@ -129,14 +149,16 @@ def compare(proxy: ProxyProcess, c7n_org: str, accounts: list[dict], regions: li
     for _ in range(ROUNDS):  # alternating; each tool's fastest round is judged
         with tempfile.TemporaryDirectory(prefix="polo-bench-c7n-") as tmp:
             rounds.append({"polo": run_polo(proxy, accounts, regions, tmp),
+                           "polo_policy_types": run_polo(proxy, accounts, regions, tmp, POLICY_TYPES),
                            "c7n_org": run_c7n(proxy, c7n_org, accounts, regions, tmp)})
-    polo = min((r["polo"] for r in rounds), key=lambda r: r["seconds"])
-    c7n = min((r["c7n_org"] for r in rounds), key=lambda r: r["seconds"])
+    polo, same_types, c7n = (min((r[tool] for r in rounds), key=lambda r: r["seconds"])
+                             for tool in ("polo", "polo_policy_types", "c7n_org"))
     version = subprocess.run([os.path.join(os.path.dirname(c7n_org), "custodian"), "version"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout.strip()
     return {"latency_ms": latency_ms, "accounts": len(accounts), "regions": regions, "polo": polo,
-            "c7n_org": c7n, "custodian_version": version, "rounds": rounds,
-            "polo_share_of_c7n": round(polo["seconds"] / c7n["seconds"], 3)}
+            "polo_policy_types": same_types, "c7n_org": c7n, "custodian_version": version, "rounds": rounds,
+            "polo_share_of_c7n": round(polo["seconds"] / c7n["seconds"], 3),
+            "polo_policy_types_share_of_c7n": round(same_types["seconds"] / c7n["seconds"], 3)}
 
 
 def main(argv: list[str] | None = None) -> int:

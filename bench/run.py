@@ -285,12 +285,16 @@ def markdown(results: dict) -> str:
                       f"with {warm['workers']} workers ({warm['per_region_workers']} per account-region)."]
     peer = results.get("peer")
     if peer:
-        polo, c7n = peer["polo"], peer["c7n_org"]
+        polo, same, c7n = peer["polo"], peer["polo_policy_types"], peer["c7n_org"]
         lines += ["", f"Against c7n-org {peer['custodian_version']} (bench/c7n-policies.yml, {c7n['parallel']} "
                       f"processes, --cache-period 0; fastest of {len(peer['rounds'])} alternating rounds each): "
                       f"polo-exporter --once with {len(polo['collectors'])} collectors {polo['seconds']} s (its sweep "
-                      f"{polo['sweep_seconds']:.1f} s, {polo['requests']} requests), c7n-org {c7n['seconds']} s "
-                      f"({c7n['requests']} requests, matched {c7n['matched']}, {len(c7n['errors'])} errors)."]
+                      f"{polo['sweep_seconds']:.1f} s, {polo['requests']} requests), the same with the policies' "
+                      f"{len(same['collectors'])} types {same['seconds']} s ({same['requests']} requests), "
+                      f"c7n-org {c7n['seconds']} s ({c7n['requests']} requests, matched {c7n['matched']}, "
+                      f"{len(c7n['errors'])} errors). CPU s (the tool / the simulator): Polo "
+                      f"{polo['cpu_seconds']} / {polo['simulator_cpu_seconds']}, c7n-org {c7n['cpu_seconds']} / "
+                      f"{c7n['simulator_cpu_seconds']}."]
     lines += [f"Sweeping exporter process: peak RSS {results['sweep']['rss_after_default_sweeps_mb']} MB over the "
               f"cold and warm sweeps, {results['sweep'].get('rss_now_after_default_sweeps_mb')} MB after them "
               f"(interpreter with polo imported: {results['sweep']['rss_polo_imported_mb']} MB).",

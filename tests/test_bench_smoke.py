@@ -79,3 +79,17 @@ def test_the_c7n_comparison_without_c7n_org_says_why_and_skips(tmp_path):
         assert done.returncode == 0 and done.stdout == ""
         assert "c7n-org comparison skipped" in done.stderr
     assert "is not an executable file" in done.stderr
+
+
+def test_a_timed_run_reports_the_cpu_of_the_tool_and_of_the_simulator(tmp_path):
+    from bench.custodian import timed
+
+    burn = "import time\nstarted = time.process_time()\nwhile time.process_time() - started < {}: pass\n"
+    simulator = subprocess.Popen([sys.executable, "-c", burn.format(1.0)])
+    try:
+        figures, code, _, _ = timed([sys.executable, "-c", burn.format(0.5)], {}, str(tmp_path), [simulator.pid])
+    finally:
+        simulator.wait(timeout=30)
+    assert code == 0 and figures["seconds"] >= 0.5
+    assert 0.5 <= figures["cpu_seconds"] < 0.9
+    assert 0.05 < figures["simulator_cpu_seconds"] <= 1.05  # it burns alongside, part of its second inside
