@@ -1,3 +1,4 @@
+import gc
 import os
 import shutil
 import socket
@@ -24,6 +25,14 @@ def use_fake_aws(patch: pytest.MonkeyPatch, region: str = "us-east-1") -> None:
 def pytest_configure(config):
     config.addinivalue_line("markers", "fast: pure tests (no simulated AWS, server, subprocess or binary); "
                                        "the fast tier is python -m pytest -m fast")
+
+
+@pytest.fixture(autouse=True)
+def restore_gc_thresholds():
+    """polo.cli.main tunes the process's garbage collector; each test starts with CPython's."""
+    default = gc.get_threshold()
+    yield
+    gc.set_threshold(*default)
 
 
 @pytest.fixture
