@@ -91,10 +91,11 @@ def sweep_figures(exposition: str) -> dict:
 
 def run_polo(proxy: ProxyProcess, accounts: list[dict], regions: list[str], tmp: str,
              collectors: tuple[str, ...] | None = None) -> dict:
-    """polo-exporter --once with every default collector, or only `collectors`."""
+    """polo-exporter --once with every default collector, or only `collectors`; a state dir of
+    its own, as a first run has."""
     config = {"accounts": accounts, "regions": regions, "aws": {"endpoint_url": proxy.endpoint},
               "costs": {"enabled": False}, "pricing": {"price_list": False},
-              "state_dir": os.path.join(tmp, "polo-state")}
+              "state_dir": tempfile.mkdtemp(prefix="polo-state-", dir=tmp)}
     if collectors:
         config["collectors"] = list(collectors)
     path = os.path.join(tmp, "polo.yml")
