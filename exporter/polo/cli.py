@@ -115,8 +115,8 @@ def tune_garbage_collector() -> None:
     """A cold sweep builds a heap of millions of long-lived objects (botocore's models and a
     client per account, service and region: 2.6 million for 16 accounts x 4 regions), and
     with CPython's default thresholds the cyclic collector rescans all of it 15 times on the
-    way: 4.6 of the 13 CPU seconds of `--once` (docs/benchmarks.md). Rarer young collections
-    leave cycles still collected, a little later."""
+    way: 4.4 to 5.2 of the 13 to 15 CPU seconds of `--once` (docs/benchmarks.md). Rarer
+    young collections leave cycles still collected, a little later."""
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
