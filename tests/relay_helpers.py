@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from polo.slack.messages import Links
-from polo.slack.relay import Relay, RelayServer, Settings, make_server
+from polo.slack.relay import Relay, Settings, make_server
+from polo.web.server import Server
 
 RELAY_TOKEN = "relay-secret-3f9a"
 SLACK_TOKEN = "xoxb-slack-secret-77c1"
@@ -68,7 +69,7 @@ def get(url: str) -> tuple[int, str]:
 @dataclass
 class RunningRelay:
     relay: Relay
-    server: RelayServer
+    server: Server
     thread: threading.Thread
 
     @property

@@ -260,3 +260,141 @@ def test_a_signal_stops_the_exporter_within_seconds_even_mid_call(tmp_path, sign
     assert took < 10, f"took {took:.1f}s"
     assert "Traceback" not in log and "cannot schedule new futures" not in log
     assert not list(state.glob(".*.tmp"))  # no state file left half-written
+
+
+# --- Issue 17: signals, reloads and hostile configs against the real CLI --------------------
+
+
+def call(port, path, method="GET", timeout=15.0):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def start_cli(tmp_path, config: dict, *args: str):
+    """The real CLI on a free loopback port with `config`; returns (process, port, config path)."""
+    port = free_port()
+    path = tmp_path / "polo.yml"
+    path.write_text(yaml.safe_dump({"state_dir": str(tmp_path / "state"), **config,
+                                    "web": {"listen_address": f"127.0.0.1:{port}"}}))
+    process = subprocess.Popen([sys.executable, "-m", "polo", "--config", str(path), *args],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env())
+    return process, port, path
+
+
+def wait_healthy(process, port, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1].decode()
+        try:
+            if call(port, "/healthz", timeout=5)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the exporter never became healthy")
+
+
+def stop_within(process, seconds):
+    """SIGTERM, then the exit code and log; fails unless the process is gone within `seconds`."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, err = process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"still running {seconds}s after SIGTERM:\n{err.decode()[-3000:]}") from None
+    return process.returncode, err.decode(), time.monotonic() - started
+
+
+def small_estate(moto_server):
+    return {"accounts": [{"id": ACCOUNT_A, "name": "a", "environment": "prod"}], "collectors": ["vpcs"],
+            "costs": {"enabled": False}, "pricing": {"price_list": False},
+            "aws": {"endpoint_url": moto_server}}
+
+
+def test_a_burst_of_sighups_is_one_reload_and_sigterm_still_wins(moto_server, tmp_path):
+    """100 SIGHUPs 10 ms apart once deadlocked the exporter (the reload ran inside the handler
+    and took a lock the next handler waited on, on the same thread)."""
+    process, port, _ = start_cli(tmp_path, small_estate(moto_server))
+    try:
+        wait_healthy(process, port)
+        for _ in range(100):
+            process.send_signal(signal.SIGHUP)
+            time.sleep(0.01)
+        status, body = call(port, "/-/reload", "POST", timeout=15)
+        assert (status, body) == (200, b"config reloaded\n")
+        assert call(port, "/healthz")[0] == 200
+    finally:
+        code, log, took = stop_within(process, 5)
+    assert code == 0 and took < 5, log
+    assert "Traceback" not in log and " ERROR " not in log
+
+
+DEEP = "accounts: " + "[" * 5000 + "]" * 5000 + "\n"
+
+
+def test_a_deeply_nested_config_is_a_config_error_at_start(tmp_path):
+    path = tmp_path / "deep.yml"
+    path.write_text(DEEP)
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "polo", "--config", str(path)], capture_output=True,
+                            text=True, timeout=60, env=cli_env())
+    assert result.returncode == 2 and time.monotonic() - started < 20
+    assert result.stderr.count("\n") == 1 and "nested deeper than 32 levels" in result.stderr
+    assert result.stderr.startswith(f"polo-exporter: config error: {path}: accounts[0]")
+    for program in (["polo", "--demo"], ["polo.slack.relay", "--state-dir", str(tmp_path / "relay")]):
+        result = subprocess.run([sys.executable, "-m", *program, "--web.config.file", str(path)],
+                                capture_output=True, text=True, timeout=60,
+                                env=cli_env() | {"POLO_RELAY_TOKEN": "t" * 20, "SLACK_BOT_TOKEN": "xoxb-t"})
+        assert result.returncode == 2, result.stderr
+        assert "nested deeper than 32 levels" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_deeply_nested_config_is_refused_at_reload_and_the_old_one_runs_on(moto_server, tmp_path):
+    process, port, path = start_cli(tmp_path, small_estate(moto_server))
+    try:
+        wait_healthy(process, port)
+        good = path.read_text()
+        path.write_text(DEEP)
+        status, body = call(port, "/-/reload", "POST", timeout=15)
+        assert status == 500 and b"nested deeper than 32 levels" in body
+        assert b"polo_config_last_reload_successful 0" in call(port, "/metrics")[1]
+        process.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert process.poll() is None and call(port, "/healthz")[0] == 200
+        path.write_text(good)
+        assert call(port, "/-/reload", "POST")[0] == 200
+        assert b"polo_config_last_reload_successful 1" in call(port, "/metrics")[1]
+    finally:
+        code, log, _ = stop_within(process, 5)
+    assert code == 0 and "Traceback" not in log
+
+
+def test_sigterm_at_20_random_moments_stops_the_demo_within_5s(tmp_path):
+    """While the demo builds its estate, mid-sweep, mid-render, mid-reload, during a Price List
+    round or a cost refresh: SIGTERM ends the process within 5 s, and logs no ERROR."""
+    rng = __import__("random").Random(17)
+    demo = {"accounts": [{"id": ACCOUNT_A, "name": "a", "environment": "prod"},
+                         {"id": "222222222222", "name": "b", "environment": "dev"}],
+            "regions": ["us-east-1"], "sweep": {"interval": "2s"}, "costs": {"account": ACCOUNT_A}}
+    moments = []
+    for run in range(20):
+        workdir = tmp_path / f"run{run}"
+        workdir.mkdir()
+        process, port, _ = start_cli(workdir, demo, "--demo")
+        delay = rng.uniform(0.3, 10.0)
+        time.sleep(delay)
+        if run % 3 == 0:  # a reload in flight as well
+            process.send_signal(signal.SIGHUP)
+            time.sleep(rng.uniform(0, 0.05))
+        code, log, took = stop_within(process, 5)
+        moments.append(round(delay, 1))
+        assert code == 0, log
+        assert " ERROR " not in log and "Traceback" not in log, log
+    assert max(moments) > 8  # some signals landed after the first sweep

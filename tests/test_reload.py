@@ -102,7 +102,7 @@ def test_sighup_and_post_reload_on_the_real_cli_keep_cost_state(tmp_path):
         assert value(metrics(), "polo_config_last_reload_successful") == 0
         assert get(exporter.url, "/healthz")[0] == 200
         assert "config reload refused" in exporter.log.read_text()
-        assert get(exporter.url, "/-/reload")[0] == 404 and get(exporter.url, "/metrics", "POST")[0] == 405
+        assert get(exporter.url, "/-/reload")[0] == 405 and get(exporter.url, "/metrics", "POST")[0] == 405
         assert value(metrics(), "polo_config_last_reload_successful") == 0  # a GET reloads nothing
 
         path.write_text(yaml.safe_dump({**base, "collectors": ["vpcs", "ec2_instances", "subnets"]}))

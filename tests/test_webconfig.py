@@ -21,7 +21,7 @@ from polo.cli import make_exporter
 from polo import healthcheck
 from polo.config import ConfigError
 from polo.server import serve
-from polo.webconfig import load_web_config
+from polo.web.web_config import load_web_config
 
 USER, PASSWORD = "prometheus", "s3cret-scrape"
 

@@ -1,11 +1,14 @@
-"""polo-exporter: the only place that decides between real AWS and the simulated demo."""
+"""polo-exporter's command line: the only place that decides between real AWS and the
+simulated demo."""
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import gc
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -21,12 +24,16 @@ from polo.costs.source import CostSource
 from polo.price_list_source import PriceListSource
 from polo.pricing import PriceTable
 from polo.resource_costs import ResourceCostSource
-from polo.service import Exporter
+from polo.server import serve
+from polo.service import Exporter, Starting
 from polo.source import Source
-from polo.webconfig import WebConfig, load_web_config, scheme
+from polo.web.server import ConnectionErrors, cannot_listen
+from polo.web.web_config import WebConfig, load_web_config, scheme
 
 log = logging.getLogger("polo")
-SHUTDOWN_GRACE_SECONDS = 3.0
+SHUTDOWN_GRACE_SECONDS = 3.0  # for the sweeper to stop cleanly
+SHUTDOWN_DEADLINE_SECONDS = 4.5  # then the process exits, whatever is still running
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 EXIT_CONFIG = 2
 # Allocations between two young-generation collections (CPython's default: 700). See below.
 GC_YOUNG_THRESHOLD = 50_000
@@ -37,11 +44,15 @@ def example_config_path() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="polo-exporter", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="polo-exporter", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Sweep every account and region of an AWS estate in the background with read-only "
+                    "calls, and serve what runs, what it costs and what to clean up as Prometheus metrics.",
+        epilog="Reload the config with SIGHUP or POST /-/reload. Metrics: docs/metrics.md.")
     parser.add_argument("--version", action="version", version=f"polo-exporter {__version__}")
-    parser.add_argument("--config", help="YAML config file (default with --demo: the bundled example)")
+    parser.add_argument("--config", help="YAML config file (with --demo: the bundled example)")
     parser.add_argument("--web.listen-address", dest="listen_address", metavar="HOST:PORT",
-                        help="address to serve /metrics on (overrides web.listen_address)")
+                        help="address to serve /metrics on (overrides the config's web.listen_address)")
     parser.add_argument("--web.config.file", dest="web_config_file", metavar="FILE",
                         help="exporter-toolkit web config: TLS and basic auth (bcrypt) for every endpoint")
     parser.add_argument("--demo", action="store_true",
@@ -49,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--once", action="store_true",
                         help="run one sweep, print the exposition, exit 1 if any collector failed")
     parser.add_argument("--log.level", dest="log_level", default="info",
-                        choices=["debug", "info", "warning", "error"])
+                        choices=["debug", "info", "warning", "error"], help="level of Polo's own log lines")
     sub = parser.add_subparsers(dest="command")
     backfill = sub.add_parser("backfill", help="write daily cost history as OpenMetrics for promtool")
     backfill.add_argument("--since", required=True, help="first day, YYYY-MM-DD")
@@ -58,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load(args, demo_state_dir: str | None = None) -> Config:
+    """The config from --config (or, with --demo alone, the bundled example with its state in
+    `demo_state_dir`, a temporary folder removed at exit), command-line overrides applied."""
     path = args.config or (example_config_path() if args.demo else None)
     if path is None:
         raise ConfigError("(command line)", "--config", "is required (or use --demo)")
@@ -68,12 +81,12 @@ def load(args, demo_state_dir: str | None = None) -> Config:
         except ValueError as err:
             raise ConfigError("(command line)", "--web.listen-address", str(err)) from None
         config = replace(config, listen_address=args.listen_address)
-    if args.demo:  # the demo never writes state next to the user's files
-        config = replace(config, state_dir=demo_state_dir or tempfile.mkdtemp(prefix="polo-demo-"))
+    if args.demo and not args.config and demo_state_dir:
+        config = replace(config, state_dir=demo_state_dir)
     return config
 
 
-def make_exporter(config: Config) -> Exporter:
+def make_exporter(config: Config, connection_errors: ConnectionErrors | None = None) -> Exporter:
     access = AwsAccess(config.aws, home_region=config.regions[0],
                        max_pool_connections=max(10, config.sweep.workers))
     # Sharded: one Cost Explorer reader (shard 0), since the payer's view covers every account.
@@ -87,7 +100,7 @@ def make_exporter(config: Config) -> Exporter:
         prices = price_list.table
     sources += [ResourceCostSource(config, prices), ActionSource(config, prices)]
     sources += [price_list] if price_list is not None else []
-    return Exporter(config, access, sources)
+    return Exporter(config, access, sources, connection_errors)
 
 
 def run_once(exporter: Exporter) -> None:
@@ -120,80 +133,138 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
+def demo_unavailable() -> str | None:
+    try:  # moto and polo.demo are only in the demo build (image target `demo`, extra [demo])
+        import moto  # noqa: F401
+
+        import polo.demo.simulated  # noqa: F401
+    except ImportError as err:
+        return (f"polo-exporter: --demo is not available in this build ({err}); use the demo image "
+                "(docker build --target demo) or pip install 'polo[demo]'")
+    return None
+
+
+def simulated(config: Config) -> contextlib.AbstractContextManager:
+    from polo.demo.simulated import simulated_aws
+
+    return simulated_aws(config)
+
+
 def main(argv: list[str] | None = None) -> int:
     tune_garbage_collector()
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    try:
-        config = load(args)
-        web_config = load_web_config(args.web_config_file) if args.web_config_file else None
-    except ConfigError as err:
-        print(f"polo-exporter: config error: {err}", file=sys.stderr)
-        return EXIT_CONFIG
-    log.debug("config %s: %d accounts, %d regions, collectors %s", config.path, len(config.accounts),
-              len(config.regions), ", ".join(config.collectors))
+    if args.command == "backfill":  # before anything is built: a typo must not cost a demo estate
+        from polo.costs.backfill import since_error
 
+        problem = since_error(args.since, dt.datetime.now(dt.timezone.utc).date())
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return EXIT_CONFIG
+    if args.demo and (problem := demo_unavailable()) is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
     with contextlib.ExitStack() as stack:
-        if args.demo:
-            try:  # moto and polo.demo are only in the demo build (image target `demo`, extra [demo])
-                from polo.demo.simulated import simulated_aws
-            except ImportError as err:
-                print(f"polo-exporter: --demo is not available in this build ({err}); use the demo "
-                      "image (docker build --target demo) or pip install 'polo[demo]'", file=sys.stderr)
-                return EXIT_CONFIG
-            stack.enter_context(simulated_aws(config))
-        if args.command == "backfill":
-            from polo.costs.backfill import run_backfill
-            return run_backfill(config, args.since, args.out)
-        exporter = make_exporter(config)
-        exporter.loader = lambda: load(args, demo_state_dir=config.state_dir)  # --web.listen-address etc. still apply
-        if args.once:
+        demo_dir = None
+        if args.demo and not args.config:  # the demo never writes state next to the user's files
+            demo_dir = tempfile.mkdtemp(prefix="polo-demo-")
+            stack.callback(shutil.rmtree, demo_dir, True)
+        try:
+            config = load(args, demo_dir)
+            web_config = load_web_config(args.web_config_file) if args.web_config_file else None
+        except ConfigError as err:
+            print(f"polo-exporter: config error: {err}", file=sys.stderr)
+            return EXIT_CONFIG
+        log.debug("config %s: %d accounts, %d regions, collectors %s", config.path, len(config.accounts),
+                  len(config.regions), ", ".join(config.collectors))
+        if args.command == "backfill" or args.once:
+            if args.demo:
+                stack.enter_context(simulated(config))
+            if args.command == "backfill":
+                from polo.costs.backfill import run_backfill
+                return run_backfill(config, args.since, args.out)
+            exporter = make_exporter(config)
             run_once(exporter)
             sys.stdout.buffer.write(exporter.payload.plain)
             return 1 if exporter.failed_tasks() else 0
-        return serve_forever(exporter, "--web.listen-address" if args.listen_address else "web.listen_address",
-                             web_config)
+        return serve_forever(args, config, web_config, stack)
 
 
-def serve_forever(exporter: Exporter, listen_key: str = "web.listen_address",
-                  web_config: WebConfig | None = None) -> int:
-    from polo.server import serve
-
-    host, port = split_listen_address(exporter.config.listen_address)
+def serve_forever(args, config: Config, web_config: WebConfig | None, stack: contextlib.ExitStack) -> int:
+    """Listen at once (a Starting stand-in answers while the demo builds its estate), start the
+    exporter on a thread, and wait for SIGTERM or SIGINT. Signal handlers only set events:
+    SIGTERM always wins, within SHUTDOWN_DEADLINE_SECONDS whatever is running."""
+    host, port = split_listen_address(config.listen_address)
+    connection_errors = ConnectionErrors()
+    task = (f"building the simulated AWS estate ({len(config.accounts)} accounts x {len(config.regions)} "
+            "regions)") if args.demo else "creating the AWS clients"
     try:
-        server = serve(exporter, host, port, web_config=web_config)
+        server = serve(Starting(config, task), host, port, web_config, connection_errors)
     except OSError as err:  # a port in use, a host that does not resolve or is not ours
-        where = "(command line)" if listen_key.startswith("--") else exporter.config.path
-        problem = f"cannot listen on {host}:{port}: {err.strerror or err}"
-        print(f"polo-exporter: config error: {ConfigError(where, listen_key, problem)}", file=sys.stderr)
-        return EXIT_CONFIG
-    stopping = threading.Event()
+        where, key = (("(command line)", "--web.listen-address") if args.listen_address
+                      else (config.path, "web.listen_address"))
+        return cannot_listen("polo-exporter", where, key, host, port, err)
+    stopping, failed = threading.Event(), threading.Event()
+    # Signals arrive as bytes on a pipe (set_wakeup_fd writes them from C) and are acted on
+    # here, in plain code: a handler that took a lock could interrupt itself and wait forever.
+    # Explicit handlers also matter as PID 1 in a container, where SIGTERM is otherwise ignored.
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    previous_fd = signal.set_wakeup_fd(wake_write)
+    previous = {signum: signal.signal(signum, lambda *_: None) for signum in STOP_SIGNALS + (signal.SIGHUP,)}
 
-    def on_signal(signum, _frame):
-        log.info("%s received: shutting down", signal.Signals(signum).name)
-        stopping.set()
+    def start() -> None:
+        try:
+            with contextlib.ExitStack() as simulation:
+                if args.demo:
+                    log.info("demo: %s; /healthz answers 503 until the first sweep", task)
+                    simulation.enter_context(simulated(config))
+                exporter = make_exporter(config, connection_errors)
+                exporter.loader = lambda: load(args, config.state_dir if args.demo else None)
+                starting, server.app = server.app, exporter
+                exporter.start()
+                if starting.reload_requested:
+                    exporter.request_reload()
+                stopping.wait()  # the simulation lives as long as the exporter
+        except Exception:
+            log.exception("the exporter failed to start")
+            failed.set()
+            os.write(wake_write, b"\0")
 
-    # Explicit handlers: as PID 1 in a container SIGTERM is otherwise ignored, and SIGINT's
-    # KeyboardInterrupt would land in whatever the main thread happens to run.
-    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
-    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: exporter.reload())  # like Prometheus
-    exporter.start()
     threading.Thread(target=server.serve_forever, name="polo-http", daemon=True).start()
     log.info("listening on %s://%s:%d/ (%d accounts, %d regions, sweep every %.0fs)", scheme(web_config), host, port,
-             len(exporter.config.accounts), len(exporter.config.regions), exporter.config.sweep.interval)
-    try:
-        stopping.wait()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        server.shutdown()
-        server.server_close()
-        finished = exporter.stop(timeout=SHUTDOWN_GRACE_SECONDS)
+             len(config.accounts), len(config.regions), config.sweep.interval)
+    threading.Thread(target=start, name="polo-start", daemon=True).start()
+    while not failed.is_set():
+        received = os.read(wake_read, 512)
+        stop = [signal.Signals(signum).name for signum in received if signum in STOP_SIGNALS]
+        if stop:
+            log.info("%s received: shutting down", stop[0])
+            break
+        if signal.SIGHUP in received:  # a burst of them is one reload
+            server.app.request_reload()
+    stopping.set()
+    exit_code = 1 if failed.is_set() else 0
+    watchdog = threading.Timer(SHUTDOWN_DEADLINE_SECONDS, _exit_now, (exit_code, "shutdown took too long"))
+    watchdog.daemon = True
+    watchdog.start()
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+    signal.set_wakeup_fd(previous_fd)
+    server.shutdown()
+    server.server_close()
+    app = server.app
+    finished = app.stop(timeout=SHUTDOWN_GRACE_SECONDS) if isinstance(app, Exporter) else False
+    stack.close()  # the demo's temporary state
     if not finished:
         # A call stuck in a socket read cannot be interrupted, and the thread pool's exit hook
         # would wait for it. State files are written atomically, so abandoning is safe.
-        log.warning("abandoning in-flight AWS calls to exit now")
-        logging.shutdown()
-        sys.stdout.flush()
-        os._exit(0)
-    return 0
+        _exit_now(exit_code, "abandoning in-flight work to exit now")
+    return exit_code
+
+
+def _exit_now(code: int, why: str) -> None:
+    log.info("%s", why)
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(code)

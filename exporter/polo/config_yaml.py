@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 1 << 20  # a config for thousands of accounts is a few hundred KB
+MAX_DEPTH = 32  # Polo's deepest key is 4 levels down; PyYAML's composer recurses per level
 
 
 class YamlProblem(Exception):
@@ -37,7 +38,8 @@ def _child(path: str, frame: dict) -> str:
 
 def _check_events(text: str) -> None:
     """One pass over the parser's events, tracking each node's key path: refuse aliases (an
-    alias bomb expands exponentially) and duplicate keys (YAML keeps the last silently)."""
+    alias bomb expands exponentially), duplicate keys (YAML keeps the last silently) and
+    nesting deeper than MAX_DEPTH (the composer would raise RecursionError, after a long parse)."""
     stack: list[dict] = []  # {"path", "map", "keys": key -> line, "key", "index"}
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
@@ -61,6 +63,8 @@ def _check_events(text: str) -> None:
         path = "" if frame is None else _child(frame["path"], frame)
         if isinstance(event, yaml.AliasEvent):
             raise YamlProblem(path, f"line {line}: YAML aliases (*{event.anchor}) are not supported")
+        if isinstance(event, yaml.CollectionStartEvent) and len(stack) >= MAX_DEPTH:
+            raise YamlProblem(path, f"line {line}: nested deeper than {MAX_DEPTH} levels")
         if isinstance(event, yaml.MappingStartEvent):
             stack.append({"path": path, "map": True, "keys": {}, "key": None, "index": 0})
         elif isinstance(event, yaml.SequenceStartEvent):

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import html
-import logging
-import socket
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from polo import __version__
 from polo.exposition import CONTENT_TYPE
-from polo.webconfig import WebConfig, secured
-
-log = logging.getLogger(__name__)
+from polo.web.server import ConnectionErrors, Handler, Server, listen
+from polo.web.web_config import WebConfig
 
 
 def landing_page(exporter) -> bytes:
@@ -64,41 +61,50 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return weight > 0
 
 
-def make_handler(exporter, timeout: float):
-    class Handler(BaseHTTPRequestHandler):
-        server_version = f"polo-exporter/{__version__}"
+class ExporterServer(Server):
+    app: Any  # what is served: an Exporter, or a Starting stand-in until the exporter runs
 
-        def setup(self):
-            self.timeout = timeout  # an idle or half-sent request must not hold a thread forever
-            super().setup()
+
+def make_handler():
+    class ExporterHandler(Handler):
+        """Serves `self.server.app`: the running Exporter, or a Starting stand-in while the
+        demo builds its simulated estate."""
+
+        server_version = f"polo-exporter/{__version__}"
+        server: ExporterServer
 
         def do_HEAD(self):  # load balancer health checks
             self.do_GET(head=True)
 
         def do_GET(self, head: bool = False):
             self._head = head
+            app = self.server.app
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                payload = exporter.payload  # one atomic read of the current snapshot
+                payload = app.payload  # one atomic read of the current snapshot
                 headers = {"Content-Type": CONTENT_TYPE, "Vary": "Accept-Encoding"}
                 if accepts_gzip(self.headers.get("Accept-Encoding", "")):
                     self._send(200, payload.gzipped, headers | {"Content-Encoding": "gzip"})
                 else:  # only the gzip body is kept: inflate it piece by piece onto the socket
                     self._send_pieces(200, payload.iter_plain(), payload.plain_size, headers)
             elif path == "/healthz":
-                healthy, reason = exporter.health()
+                healthy, reason = app.health()
                 self._send(200 if healthy else 503, (reason + "\n").encode(),
                            {"Content-Type": "text/plain; charset=utf-8"})
             elif path == "/":
-                self._send(200, landing_page(exporter), {"Content-Type": "text/html; charset=utf-8"})
+                self._send(200, landing_page(app), {"Content-Type": "text/html; charset=utf-8"})
+            elif path == "/-/reload":
+                self._send(405, b"method not allowed: use POST\n",
+                           {"Content-Type": "text/plain; charset=utf-8", "Allow": "POST"})
             else:
                 self._send(404, b"not found\n", {"Content-Type": "text/plain; charset=utf-8"})
 
         def do_POST(self):
             self._head = False
+            app = self.server.app
             path, text = self.path.split("?", 1)[0], {"Content-Type": "text/plain; charset=utf-8"}
             if path == "/-/reload":  # like Prometheus: re-read the config file (the body is ignored)
-                ok, reason = exporter.reload()
+                ok, reason = app.reload()
                 body = reason if ok else f"failed to reload config: {reason}"
                 self._send(200 if ok else 500, body.encode() + b"\n", text)
             elif path in ("/", "/metrics", "/healthz"):
@@ -120,25 +126,14 @@ def make_handler(exporter, timeout: float):
             for piece in pieces:
                 self.wfile.write(piece)
 
-        def log_message(self, format, *args):
-            log.debug("%s %s", self.address_string(), format % args)
-
-    return Handler
+    return ExporterHandler
 
 
-class Server(ThreadingHTTPServer):
-    """A listen backlog of 128, not the standard library's 5: with 5, a burst of concurrent
-    scrapes left most connections in SYN retries for up to a minute (tests/test_drills.py)."""
-
-    request_queue_size = 128
-    daemon_threads = True
-
-
-def serve(exporter, host: str, port: int, timeout: float = 30.0, web_config: WebConfig | None = None) -> Server:
-    """Bind now (so a taken port fails fast); the caller runs serve_forever. An IPv6 host
-    ('::', '::1') binds an IPv6 socket; a host name binds its first address. `web_config`
-    (--web.config.file) adds TLS and basic auth."""
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
-    server_class, handler = secured(type("Server", (Server,), {"address_family": family}),
-                                    make_handler(exporter, timeout), web_config)
-    return server_class((host, port), handler)
+def serve(app, host: str, port: int, web_config: WebConfig | None = None,
+          connection_errors: ConnectionErrors | None = None) -> ExporterServer:
+    """Bind now (so a taken port fails fast); the caller runs serve_forever."""
+    server = listen(make_handler(), host, port, web_config, server_class=ExporterServer,
+                    connection_errors=connection_errors)
+    assert isinstance(server, ExporterServer)
+    server.app = app
+    return server

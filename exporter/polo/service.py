@@ -19,6 +19,7 @@ from polo.model import Inventory, Snapshot
 from polo.roster import Roster
 from polo.source import Source
 from polo.sweep import GLOBAL, SweepCancelled, Sweeper
+from polo.web.server import ConnectionErrors
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,47 @@ class ConfigState(Source):
         yield reload_time
 
 
+class HttpState(Source):
+    """The HTTP edge's troubles, rendered with everything else (so as fresh as the last sweep)."""
+
+    required = True
+
+    def __init__(self, errors: ConnectionErrors):
+        self.errors = errors
+
+    def families(self, snapshot: Snapshot | None) -> Iterable[Family]:
+        yield self.errors.family()
+
+
+class Starting:
+    """What the HTTP edge serves until the Exporter runs: the port answers at once, /healthz
+    says 503 and why, while the demo builds its simulated estate (a minute or two)."""
+
+    def __init__(self, config: Config, task: str):
+        self.config, self.task, self.since = config, task, time.monotonic()
+        self.payload = render(())
+        self.reload_requested = False
+
+    def health(self) -> tuple[bool, str]:
+        return False, f"starting: {self.task} ({time.monotonic() - self.since:.0f}s so far)"
+
+    def reload(self) -> tuple[bool, str]:
+        self.request_reload()
+        return False, "still starting: the config is re-read once the exporter runs"
+
+    def request_reload(self) -> None:
+        self.reload_requested = True
+
+
 class Exporter:
-    def __init__(self, config: Config, access: AwsAccess, sources: Iterable[Source] = ()):
+    def __init__(self, config: Config, access: AwsAccess, sources: Iterable[Source] = (),
+                 http_errors: ConnectionErrors | None = None):
         self.config = config
         self.access = access
         self.sources = list(sources)  # costs, prices, actions: between the inventory and Polo's own
+        self.http_errors = http_errors or ConnectionErrors()
         self._all_sources: list[Source] = [InventorySource(config), *self.sources, ConfigState(self),
-                                           SelfSource(config, access.stats)]
+                                           HttpState(self.http_errors), SelfSource(config, access.stats)]
         self.roster = Roster(config, access)
         self.reload_ok, self.reload_success_time = True, time.time()  # the config given at start
         self.sweeper = Sweeper(config, access)
@@ -69,6 +104,12 @@ class Exporter:
         self._pending: Config | None = None
         self._wake = threading.Event()
         self._reload_lock = threading.Lock()
+        self._reload_requested = threading.Event()
+
+    def request_reload(self) -> None:
+        """SIGHUP's whole handler: the reload runs on the reloader thread, and a burst of
+        signals while one runs becomes one more reload, never a handler waiting on itself."""
+        self._reload_requested.set()
 
     def reload(self) -> tuple[bool, str]:
         """Re-read the config (SIGHUP, POST /-/reload). A bad one is refused, logged and shown in
@@ -76,11 +117,12 @@ class Exporter:
         with self._reload_lock:
             try:
                 config = self.loader()
-            except ConfigError as err:
+            except Exception as err:  # ConfigError, or anything else a bad file provokes
+                problem = str(err) if isinstance(err, ConfigError) else f"{self.config.path}: {type(err).__name__}"
                 self.reload_ok = False
-                log.error("config reload refused, keeping the running config: %s", err)
+                log.error("config reload refused, keeping the running config: %s", problem)
                 self.publish()
-                return False, str(err)
+                return False, problem
             self._pending = config
             self.reload_ok, self.reload_success_time = True, time.time()
         log.info("config %s reloaded; applied at the start of the next sweep, starting now", config.path)
@@ -195,6 +237,15 @@ class Exporter:
             source.start(self.publish)
         self._thread = threading.Thread(target=self._loop, name="polo-sweeper", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._reloader, name="polo-reloader", daemon=True).start()
+
+    def _reloader(self) -> None:
+        while True:
+            self._reload_requested.wait()
+            if self._stop.is_set():
+                return
+            self._reload_requested.clear()
+            self.reload()
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop sweeping: a running sweep is cancelled (its in-flight calls abandoned, nothing
@@ -202,6 +253,7 @@ class Exporter:
         running (the thread pool's exit hook would wait for one)."""
         self._stop.set()
         self._wake.set()
+        self._reload_requested.set()
         self.sweeper.cancel()
         if self._thread is not None:
             self._thread.join(timeout)

@@ -83,6 +83,8 @@ class Sweeper:
                     lambda future: finished(task, future))
 
         def finished(task: TaskKey, future) -> None:
+            if future.cancelled():  # a cancelled sweep: never published, nothing to record
+                return
             try:
                 result = future.result()
             except BaseException as exc:  # _run_task guards itself; whatever escapes is still this task's

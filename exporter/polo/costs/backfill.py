@@ -40,16 +40,24 @@ def openmetrics_lines(days: dict[dt.date, dict[tuple[str, str], float]], names: 
     yield "# EOF\n"
 
 
-def run_backfill(config: Config, since: str, out: str, now: dt.datetime | None = None) -> int:
-    now = now or dt.datetime.now(dt.timezone.utc)
+def since_error(since: str, today: dt.date) -> str | None:
+    """Why `--since` is unusable, or None: checked before anything is built or asked."""
     try:
         first = dt.date.fromisoformat(since)
     except ValueError:
         first = None
-    if first is None or first >= now.date():
-        print(f"polo-exporter: backfill: --since must be a past date like 2025-06-21, got {since!r}",
-              file=sys.stderr)
+    if first is None or first >= today:
+        return f"polo-exporter: backfill: --since must be a past date like 2025-06-21, got {since!r}"
+    return None
+
+
+def run_backfill(config: Config, since: str, out: str, now: dt.datetime | None = None) -> int:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    problem = since_error(since, now.date())
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return EXIT_USAGE
+    first = dt.date.fromisoformat(since)
     source = CostSource(config, AwsAccess(config.aws, home_region=config.regions[0]), now=lambda: now)
     if not source.refresh(first):
         print(f"polo-exporter: backfill: Cost Explorer failed ({source.last_error}); nothing written",

@@ -65,8 +65,9 @@ class CostStore:
             forecast = raw.get("forecast")
             self.forecast = ((dt.date.fromisoformat(forecast["asked"]), cost_figure(forecast["usd"]))
                              if forecast else None)
-        except FileNotFoundError:
-            self._problem("missing", f"no cost state at {self.path} yet: the full history is fetched once")
+        except FileNotFoundError:  # a first start: normal, so not a warning
+            self.errors["missing"] += 1
+            log.info("no cost state at %s yet: the full history is fetched once", self.path)
         except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             self.days, self.forecast, self.horizon = {}, None, None
             self._problem("corrupt", f"cost state {self.path} is unreadable ({type(exc).__name__}): "

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import re
 import zipfile
 from collections import Counter
@@ -56,6 +57,7 @@ import boto3
 
 from polo.demo.services import build_services
 
+log = logging.getLogger(__name__)
 ROLE_NAME = "PoloReadOnly"
 LAMBDA_ROLE_NAME = "polo-demo-lambda"
 FULL_REGIONS = 2  # regions (in config order) that get the full estate
@@ -597,5 +599,10 @@ def build_estate(accounts: Iterable[Any], regions: Sequence[str], now: dt.dateti
     if not regions:
         raise ValueError("build_estate needs at least one region")
     base = boto3.Session()
-    return {account.id: build_account(account, index, regions, now, endpoint_url, base)
-            for index, account in enumerate(accounts)}
+    accounts = list(accounts)
+    estate = {}
+    for index, account in enumerate(accounts):
+        estate[account.id] = build_account(account, index, regions, now, endpoint_url, base)
+        log.info("simulated estate: account %s (%s) built, %d of %d", account.id, account.name, index + 1,
+                 len(accounts))
+    return estate

@@ -73,6 +73,8 @@ def parse(body: bytes) -> Notification:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise PayloadError(400, f"malformed JSON: {err}") from None
+    except RecursionError:
+        raise PayloadError(400, "malformed JSON: nested too deeply") from None
     return parse_data(data)
 
 

@@ -15,7 +15,6 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from polo import __version__
@@ -28,14 +27,14 @@ from polo.slack.queue import DurableQueue
 from polo.slack.relay_metrics import RelayMetrics
 from polo.slack.settings import SettingError, fail, read_secret, setup_logging
 from polo.slack.state import RelayState
-from polo.webconfig import WebConfig, load_web_config, scheme, secured
+from polo.web.server import Handler, Server, cannot_listen, listen
+from polo.web.web_config import WebConfig, load_web_config, scheme
 
 log = logging.getLogger(__name__)
 PROGRAM = "polo-slack-relay"
 MAX_BODY_BYTES = 4 << 20  # Alertmanager sends every alert of a group: 4 MiB is thousands of them
 CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")  # Slack channel names and ids
-REQUEST_QUEUE_SIZE = 128
-SOCKET_TIMEOUT = 30.0
+DECIMAL = re.compile(r"^[0-9]{1,12}$")  # str.isdigit() also passes '²', which int() refuses
 
 
 @dataclass
@@ -96,15 +95,14 @@ class Relay:
         return True, status
 
 
-def make_handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def make_handler(relay: Relay) -> type[Handler]:
+    class RelayHandler(Handler):
         server_version = f"{PROGRAM}/{__version__}"
-        timeout = SOCKET_TIMEOUT  # a client that stalls mid-request cannot hold a thread forever
 
         def do_GET(self):
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._send(200, relay.metrics.render(), CONTENT_TYPE)
+                self._send(200, relay.metrics.render(self.server.connection_errors), CONTENT_TYPE)
             elif path == "/healthz":
                 healthy, reason = relay.health()
                 self._send(200 if healthy else 503, (reason + "\n").encode())
@@ -122,8 +120,11 @@ def make_handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
                              {"WWW-Authenticate": 'Bearer realm="polo-slack-relay"'})
                 return
             length_header = self.headers.get("Content-Length")
-            if length_header is None or not length_header.isdigit():
+            if length_header is None:
                 self._reject(411, "length_required", "Content-Length required")
+                return
+            if not DECIMAL.match(length_header):
+                self._reject(400, "malformed", "Content-Length is not a decimal number")
                 return
             length = int(length_header)
             if length > MAX_BODY_BYTES:
@@ -158,30 +159,24 @@ def make_handler(relay: Relay) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format, *args):
-            log.debug("%s %s", self.address_string(), format % args)
-
-    return Handler
+    return RelayHandler
 
 
-class RelayServer(ThreadingHTTPServer):
-    """The relay's HTTP server; make_server mixes in TLS and basic auth (polo.webconfig)."""
-    daemon_threads = True
-    request_queue_size = REQUEST_QUEUE_SIZE
-
-
-def make_server(relay: Relay, host: str, port: int, web_config: WebConfig | None = None) -> RelayServer:
+def make_server(relay: Relay, host: str, port: int, web_config: WebConfig | None = None) -> Server:
     """Bound now, so a taken port fails fast; the caller runs serve_forever. `web_config`
     (--web.config.file) adds TLS, and basic auth for everything but POST /alerts/, which
     carries Alertmanager's bearer token."""
-    server_class, handler = secured(RelayServer, make_handler(relay), web_config, exempt=(("POST", "/alerts/"),))
-    return server_class((host, port), handler)
+    return listen(make_handler(relay), host, port, web_config, exempt=(("POST", "/alerts/"),))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Receive Alertmanager's webhook notifications, queue them durably and keep one Slack "
+                    "message per alert group up to date (Block Kit, edited in place, thread replies).")
     parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
-    parser.add_argument("--web.listen-address", dest="listen_address", default="0.0.0.0:19882", metavar="HOST:PORT")
+    parser.add_argument("--web.listen-address", dest="listen_address", default="0.0.0.0:19882", metavar="HOST:PORT",
+                        help="address to listen on for Alertmanager, /metrics and /healthz")
     parser.add_argument("--web.config.file", dest="web_config_file", metavar="FILE",
                         help="exporter-toolkit web config: TLS and basic auth (bcrypt)")
     parser.add_argument("--state-dir", default="/var/lib/polo-slack-relay",
@@ -233,8 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = make_server(relay, host, port, web_config)
     except OSError as err:
-        print(f"{PROGRAM}: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
-        return 1
+        return cannot_listen(PROGRAM, "(command line)", "--web.listen-address", host, port, err)
     relay.delivery.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly: the finally below runs
     log.info("listening on %s://%s:%d/ (state in %s, %d notifications queued)", scheme(web_config), host, port,

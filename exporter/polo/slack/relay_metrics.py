@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from polo.exposition import Family, label_string, render
+from polo.web.server import ConnectionErrors
 
 COUNTERS = {
     # name: (help, label name or None)
@@ -55,7 +56,7 @@ class RelayMetrics:
         with self._lock:
             self.last_delivery = when
 
-    def render(self) -> bytes:
+    def render(self, connection_errors: ConnectionErrors | None = None) -> bytes:
         families = []
         with self._lock:
             for name, (help_text, label) in COUNTERS.items():
@@ -76,4 +77,6 @@ class RelayMetrics:
                            "When a queued notification was last delivered to Slack completely.")
             stamp.add("", last)
             families.append(stamp)
+        if connection_errors is not None:
+            families.append(connection_errors.family())
         return render(families).plain

@@ -25,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ import bcrypt
 import yaml
 
 from polo.config import ConfigError
+from polo.config_yaml import YamlProblem, load_yaml
 
 log = logging.getLogger(__name__)
 HANDSHAKE_TIMEOUT = 10.0
@@ -80,9 +82,11 @@ class WebConfig:
 def load_web_config(path: str) -> WebConfig:
     """Raises ConfigError naming the file, the key and the problem (the CLI exits 2)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = load_yaml(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(path, "", "file not found") from None
+    except YamlProblem as problem:
+        raise ConfigError(path, problem.key, problem.problem) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise ConfigError(path, "", f"cannot read: {str(err).splitlines()[0]}") from None
     data = {} if data is None else data
@@ -159,20 +163,33 @@ class SecureServer:
         tls = self.web_config.tls if self.web_config else None
         if tls is None:
             return super().finish_request(request, client_address)
+        # The handshake as a whole gets HANDSHAKE_TIMEOUT: a client trickling its hello a byte
+        # at a time would pass a per-read timeout forever.
         request.settimeout(HANDSHAKE_TIMEOUT)
+        deadline = threading.Timer(HANDSHAKE_TIMEOUT, _shut, (request,))
+        deadline.start()
         try:
             secure = tls.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as err:  # plain HTTP, a bad client certificate, a stall
-            log.info("TLS handshake with %s failed: %s", client_address[0], getattr(err, "reason", None) or err)
+            errors = getattr(self, "connection_errors", None)
+            if errors is not None:
+                errors.inc("tls_handshake_failed")
+            log.debug("TLS handshake with %s failed: %s", client_address[0], getattr(err, "reason", None) or err)
             return
+        finally:
+            deadline.cancel()
         try:
             super().finish_request(secure, client_address)
         finally:
-            try:
-                secure.shutdown(2)
-            except OSError:
-                pass
+            _shut(secure)
             secure.close()
+
+
+def _shut(sock) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class BasicAuthHandler:
