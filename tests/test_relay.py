@@ -88,6 +88,19 @@ def test_a_group_firing_again_after_resolving_gets_a_new_message(relay, slack):
     assert "RESOLVED" in first.block_text() and "FIRING" in second.block_text()
 
 
+def test_a_resolve_delivered_before_its_firing_is_not_reopened(relay, slack):
+    """Alertmanager clusters can deliver a group's resolve first; the late firing is older."""
+    post(alerts_url(relay), payload([alert("a1", status="resolved", starts_at="2026-12-01T02:00:00.25Z")]))
+    [message] = slack.wait_for(lambda: slack.top_level(CHANNEL))
+    post(alerts_url(relay), payload([alert("a1", starts_at="2026-12-01T02:00:00.25Z")]))
+    slack.wait_for(lambda: delivered(relay))
+    assert "RESOLVED" in message.block_text() and message.edits == [] and slack.replies(message) == []
+    assert relay.relay.metrics.value("polo_relay_stale_notifications_ignored_total") == 1
+    post(alerts_url(relay), payload([alert("a1", starts_at="2026-12-01T02:00:00.3Z")]))  # fires anew
+    first, second = slack.wait_for(lambda: len(slack.top_level(CHANNEL)) == 2 and slack.top_level(CHANNEL))
+    assert "FIRING" in second.block_text()
+
+
 def test_cluster_duplicates_are_ignored_and_repeats_after_the_window_are_noted(tmp_path, slack):
     running = start_relay(tmp_path / "state", slack.url, dedup_window=1.0)
     try:
@@ -175,6 +188,7 @@ def test_a_large_group_stays_inside_slacks_limits_and_overflows_into_the_thread(
 @pytest.mark.parametrize("request_kind, expected", [
     ("no token", 401), ("wrong token", 401), ("malformed json", 400), ("not an object", 400),
     ("no alerts", 400), ("version 3", 422), ("wrong path", 404), ("bad channel", 404),
+    ("nested 100k deep", 400),
 ])
 def test_bad_requests_get_a_clear_4xx_and_a_log_line(relay, slack, caplog, request_kind, expected):
     good = payload([alert("a1")])
@@ -189,6 +203,8 @@ def test_bad_requests_get_a_clear_4xx_and_a_log_line(relay, slack, caplog, reque
         body = b"[1, 2]"
     elif request_kind == "no alerts":
         body = dict(good, alerts=[])
+    elif request_kind == "nested 100k deep":  # once a RecursionError: no answer, a traceback
+        body = b"[" * 100_000 + b"]" * 100_000
     elif request_kind == "version 3":
         body = dict(good, version="3")
     elif request_kind == "wrong path":
@@ -200,6 +216,19 @@ def test_bad_requests_get_a_clear_4xx_and_a_log_line(relay, slack, caplog, reque
     assert status == expected and answer["error"]
     assert any(str(expected) in r.getMessage() for r in caplog.records)
     assert relay.relay.queue.depth() == 0 and get(relay.url + "/healthz")[0] == 200  # still serving
+
+
+def test_a_content_length_that_only_looks_numeric_is_a_counted_400(relay):
+    """'²' passes str.isdigit() and fails int(): once a dropped connection and a traceback."""
+    import socket
+
+    before = relay.relay.metrics.value("polo_relay_requests_rejected_total", "malformed")
+    with socket.create_connection(relay.server.server_address, timeout=10) as sock:
+        sock.sendall(f"POST /alerts/{CHANNEL} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {RELAY_TOKEN}\r\n"
+                     .encode() + b"Content-Length: \xb2\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.0 400")
+    assert relay.relay.metrics.value("polo_relay_requests_rejected_total", "malformed") == before + 1
+    assert get(relay.url + "/healthz")[0] == 200
 
 
 def test_oversize_and_unsized_bodies_are_refused_unread(relay):

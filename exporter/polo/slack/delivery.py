@@ -150,6 +150,11 @@ class Delivery:
             now = messages.short_time(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             main, rest = messages.group_message(n, self.links, now)
             previous = self.state.group(n.group_key)
+            if previous is not None and previous.channel_name == plan.channel_name \
+                    and messages.is_stale(previous.alerts, n):
+                log.info("firing notification for group %s is older than the resolve shown: ignored", n.group_key)
+                self.metrics.inc("polo_relay_stale_notifications_ignored_total")
+                return
             if previous is not None and (previous.channel_name != plan.channel_name
                                          or (previous.resolved and n.status == "firing")):
                 previous = None  # a new incident for this group, or another channel: a new message

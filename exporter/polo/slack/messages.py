@@ -177,6 +177,39 @@ def snapshot(n: Notification) -> dict[str, str]:
     return {a.fingerprint: f"{a.status} {a.starts_at}" for a in n.alerts}
 
 
+def is_stale(previous: dict[str, str], n: Notification) -> bool:
+    """A firing notification with nothing newer than what the message already shows resolved:
+    Alertmanager clusters can deliver a group's resolve before its firing, and that firing
+    must not reopen the group (an alert that fires anew has a later startsAt)."""
+    firing = [a for a in n.alerts if a.status == "firing"]
+    if n.status != "firing" or not firing:
+        return False
+    for alert in firing:
+        status, _, starts_at = previous.get(alert.fingerprint, "").partition(" ")
+        if status != "resolved":
+            return False
+        seen, now = _moment(starts_at), _moment(alert.starts_at)
+        if seen is None or now is None or now > seen:
+            return False
+    return True
+
+
+RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$")
+
+
+def _moment(stamp: str) -> tuple[datetime, int] | None:
+    """RFC 3339 with up to nanoseconds (Go's format) as (whole second in UTC, nanoseconds)."""
+    match = RFC3339.match(stamp)
+    if match is None:
+        return None
+    whole, fraction, zone = match.groups()
+    try:
+        second = datetime.fromisoformat(whole + ("+00:00" if zone == "Z" else zone))
+    except ValueError:
+        return None
+    return second.astimezone(UTC), int((fraction or "").ljust(9, "0"))
+
+
 def change_lines(previous: dict[str, str], n: Notification) -> tuple[str, list[str]]:
     """A one-line summary of the change since `previous`, and one line per changed alert."""
     started, resolved, repeated = [], [], []

@@ -15,6 +15,9 @@ COUNTERS = {
     "polo_relay_requests_rejected_total": ("Requests answered with a 4xx, by reason.", "reason"),
     "polo_relay_duplicates_ignored_total": (
         "Notifications ignored as duplicates of one accepted within the dedup window.", None),
+    "polo_relay_stale_notifications_ignored_total": (
+        "Firing notifications ignored because the group's message already shows those alerts resolved "
+        "(a cluster delivered the resolve first).", None),
     "polo_relay_slack_messages_posted_total": ("Group messages posted (chat.postMessage).", None),
     "polo_relay_slack_messages_edited_total": ("Group messages edited in place (chat.update).", None),
     "polo_relay_slack_thread_replies_total": ("Thread replies posted under group messages.", None),
