@@ -50,8 +50,7 @@ VERSIONS = {"TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
             "TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
 UNSUPPORTED = {"cipher_suites", "curve_preferences", "prefer_server_cipher_suites", "max_version",
                "client_allowed_sans"}
-# Run for unknown users too, so a wrong user name costs as much time as a wrong password.
-_DUMMY_HASH = bcrypt.hashpw(b"polo", bcrypt.gensalt(rounds=10))
+BCRYPT_MAX_BYTES = 72  # bcrypt 5 raises beyond this; Go's bcrypt refuses it too
 
 
 @dataclass
@@ -59,18 +58,28 @@ class WebConfig:
     path: str
     tls: ssl.SSLContext | None = None
     users: dict[str, bytes] = field(default_factory=dict)  # user -> bcrypt hash
+    # Checked for unknown users, at the configured cost, so that a wrong user name costs as much
+    # time as a wrong password and user names cannot be guessed from the answer's delay.
+    dummy_hash: bytes = b""
     _verified: set[bytes] = field(default_factory=set)  # digests of checked (user, password, hash)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # One bcrypt check at a time, as in the exporter-toolkit: a flood of wrong passwords then
+    # takes one core, not all of them, and cached good credentials never wait for it.
+    _hashing: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self, user: str, password: str) -> bool:
-        """bcrypt is slow on purpose (~0.1 s a check): successes are remembered by a digest,
-        failures never are."""
+        """bcrypt is slow on purpose (~0.1 to 0.3 s a check): successes are remembered by a
+        digest, failures never are."""
         hashed = self.users.get(user)
-        digest = hashlib.sha256(b"\0".join((user.encode(), password.encode(), hashed or b""))).digest()
+        secret = password.encode()
+        digest = hashlib.sha256(b"\0".join((user.encode(), secret, hashed or b""))).digest()
         with self._lock:
             if hashed is not None and digest in self._verified:
                 return True
-        ok = bcrypt.checkpw(password.encode(), hashed or _DUMMY_HASH) and hashed is not None
+        if len(secret) > BCRYPT_MAX_BYTES:
+            return False
+        with self._hashing:
+            ok = bcrypt.checkpw(secret, hashed or self.dummy_hash) and hashed is not None
         if ok:
             with self._lock:
                 if len(self._verified) > 1000:
@@ -113,6 +122,9 @@ def load_web_config(path: str) -> WebConfig:
         except ValueError:
             raise ConfigError(path, key, "is not a valid bcrypt hash") from None
         config.users[str(user)] = hashed.encode()
+    if config.users:
+        cost = max(int(hashed[4:6]) for hashed in config.users.values())
+        config.dummy_hash = bcrypt.hashpw(b"polo", bcrypt.gensalt(rounds=cost))
     return config
 
 
