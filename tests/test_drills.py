@@ -398,3 +398,24 @@ def test_sigterm_at_20_random_moments_stops_the_demo_within_5s(tmp_path):
         assert code == 0, log
         assert " ERROR " not in log and "Traceback" not in log, log
     assert max(moments) > 8  # some signals landed after the first sweep
+
+
+def test_aws_unreachable_is_one_warning_per_error_kind_not_thousands_of_lines(tmp_path):
+    """One 60 s sweep with AWS unreachable once wrote 8,068 lines: a WARNING per task and a
+    botocore traceback per failed credential refresh."""
+    closed = free_port()
+    example = yaml.safe_load((Path(__file__).parent.parent / "polo.example.yml").read_text())
+    config = tmp_path / "polo.yml"
+    config.write_text(yaml.safe_dump({
+        "accounts": example["accounts"], "regions": ["us-east-1", "eu-west-1"],
+        "aws": {"endpoint_url": f"http://127.0.0.1:{closed}", "max_attempts": 2, "connect_timeout": "1s"},
+        "pricing": {"price_list": False}, "state_dir": str(tmp_path / "state")}))
+    result = subprocess.run([sys.executable, "-m", "polo", "--once", "--config", str(config)],
+                            capture_output=True, text=True, env=cli_env(), timeout=300)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) <= 6 and "Traceback" not in result.stderr, result.stderr[:3000]
+    [summary] = [line for line in lines if "collector tasks failed" in line]
+    assert " WARNING " in summary and "720 collector tasks failed with EndpointConnectionError: 16 accounts" in summary
+    assert f"endpoint http://127.0.0.1:{closed}" in summary
+    assert "polo_collector_error_info{" in result.stdout  # each task's failure is still visible

@@ -122,6 +122,9 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(level.upper())
+    # Its refresh failures come with a traceback each (73 in one sweep with AWS unreachable);
+    # Polo reports the same failure once per sweep and in polo_account_up.
+    logging.getLogger("botocore.credentials").setLevel(logging.ERROR)
 
 
 def tune_garbage_collector() -> None:

@@ -18,7 +18,7 @@ from polo.metrics import InventorySource, SelfSource
 from polo.model import Inventory, Snapshot
 from polo.roster import Roster
 from polo.source import Source
-from polo.sweep import GLOBAL, SweepCancelled, Sweeper
+from polo.sweep import GLOBAL, SweepCancelled, Sweeper, failure_summary
 from polo.web.server import ConnectionErrors
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,8 @@ class Exporter:
         log.info("sweep done in %.2fs: %d tasks, %d failed, %d resources, %d tombstones",
                  outcome.duration, len(outcome.results), failed, len(self.snapshot.resources),
                  len(self.snapshot.tombstones))
+        for line in failure_summary(outcome.results, self.config.aws.endpoint_url):
+            log.warning("%s", line)
         self.publish()
         return self.snapshot
 

@@ -138,6 +138,23 @@ class Sweeper:
 
     def _failed(self, task: TaskKey, account: Account, exc: Exception, started: float) -> TaskResult:
         code = error_code(exc)
-        log.warning("collector %s failed in account %s (%s) region %s: %s",
-                    task.collector, account.id, account.name, task.region, code)
+        log.debug("collector %s failed in account %s (%s) region %s: %s",
+                  task.collector, account.id, account.name, task.region, code)
         return TaskResult(task, None, time.monotonic() - started, error=code)
+
+
+def failure_summary(results: list[TaskResult], endpoint: str | None) -> list[str]:
+    """One line per error kind for the sweep's WARNING: with AWS unreachable, one line per task
+    was 720 lines a sweep. Which task failed how stays at DEBUG and in polo_collector_error_info."""
+    failed: dict[str, list[TaskKey]] = {}
+    for result in results:
+        if not result.ok:
+            failed.setdefault(result.error or "unknown", []).append(result.task)
+    lines = []
+    for code, tasks in sorted(failed.items(), key=lambda item: -len(item[1])):
+        collectors = sorted({t.collector for t in tasks})
+        shown = ", ".join(collectors[:5]) + (f" and {len(collectors) - 5} more" if len(collectors) > 5 else "")
+        lines.append(f"{len(tasks)} collector tasks failed with {code}: {len({t.account_id for t in tasks})} "
+                     f"accounts, {len({t.region for t in tasks})} regions, collectors {shown}; "
+                     f"endpoint {endpoint or 'AWS (default)'}")
+    return lines
