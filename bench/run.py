@@ -269,7 +269,9 @@ def markdown(results: dict) -> str:
              f"{sim['requests_per_second']} requests/s at latency 0 (replay of {sim['replayed_requests']} "
              f"requests; by concurrency {sim['requests_per_second_by_concurrency']})",
              "",
-             "| sweep | wall s | lower bound s (bound by) | ratio | AWS calls (ApiStats) | throttles (ApiStats / proxy) | failed collectors | chain calls (longest task) | CPU s exporter / simulator (floor s) |",
+             "| sweep | wall s | lower bound s (bound by) | ratio | AWS calls (ApiStats) "
+             "| throttles (ApiStats / proxy) | failed collectors | chain calls (longest task) "
+             "| CPU s exporter / simulator (floor s) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for s in results["sweep"]["sweeps"]:
         sim_cpu = round(sum(s["cpu_seconds_simulator"].values()), 1)
@@ -281,7 +283,8 @@ def markdown(results: dict) -> str:
     if one:
         warm = median_by(sweeps_labelled(results, "default, warm"), "sweep_seconds")
         lines += ["", f"One worker vs Polo's default pool (warm): {one[0]['sweep_seconds']} s vs "
-                      f"{warm['sweep_seconds']} s (median), {one[0]['sweep_seconds'] / warm['sweep_seconds']:.1f}x faster "
+                      f"{warm['sweep_seconds']} s (median), "
+                      f"{one[0]['sweep_seconds'] / warm['sweep_seconds']:.1f}x faster "
                       f"with {warm['workers']} workers ({warm['per_region_workers']} per account-region)."]
     peer = results.get("peer")
     if peer:
@@ -299,7 +302,8 @@ def markdown(results: dict) -> str:
               f"cold and warm sweeps, {results['sweep'].get('rss_now_after_default_sweeps_mb')} MB after them "
               f"(interpreter with polo imported: {results['sweep']['rss_polo_imported_mb']} MB).",
               "",
-              "| resources | series | /metrics gzip median / p99 ms | gzip bytes | /metrics plain median / p99 ms | plain bytes | generate_latest median ms (+ gzip) | publish s | peak RSS MB (baseline) |",
+              "| resources | series | /metrics gzip median / p99 ms | gzip bytes | /metrics plain median / p99 ms "
+              "| plain bytes | generate_latest median ms (+ gzip) | publish s | peak RSS MB (baseline) |",
               "|---|---|---|---|---|---|---|---|---|"]
     memory = {m["resources"]: m for m in results["memory"]}
     for s in results["scrape"]:

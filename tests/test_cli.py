@@ -1,10 +1,13 @@
 """The command line's contract: exit codes and what --once prints."""
 import gc
+import importlib
 
+import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import free_port
+import polo.cli
 from polo.cli import GC_YOUNG_THRESHOLD, main
 
 
@@ -34,3 +37,30 @@ def test_the_exporter_runs_young_garbage_collections_rarely(tmp_path, capsysbina
     default = gc.get_threshold()
     main(["--once", "--config", str(unreachable_aws_config(tmp_path))])
     assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *default[1:])
+
+
+@pytest.mark.parametrize("program, expected", [
+    ("polo.cli", ["(default: info)", "level of Polo's own log lines", "Sweep every account and region"]),
+    ("polo.slack.relay", ["(default: 0.0.0.0:19882)", "(default: 10m)", "Receive Alertmanager's webhook"]),
+    ("polo.slack.digest", ["(default: http://localhost:9090)", "(default: polo-digest-posted.json)",
+                           "Post a daily AWS cost summary"]),
+])
+def test_help_describes_the_program_and_shows_every_default(program, expected, capsys):
+    """--help once showed a code comment as the description and no defaults."""
+    module = importlib.import_module(program)
+    with pytest.raises(SystemExit):
+        module.build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in expected:
+        assert phrase in text
+    assert "the only place that decides" not in text
+
+
+def test_a_bad_since_is_refused_before_the_demo_builds_anything(tmp_path, monkeypatch, capsys):
+    """backfill --demo once built the whole simulated estate (85 s) before rejecting the date."""
+    def never(config):
+        raise AssertionError("the simulated estate was built")
+
+    monkeypatch.setattr(polo.cli, "simulated", never)
+    assert main(["--demo", "backfill", "--since", "2025-13-01", "--out", str(tmp_path / "x.om")]) == 2
+    assert "--since must be a past date like 2025-06-21, got '2025-13-01'" in capsys.readouterr().err

@@ -66,9 +66,12 @@ def test_dry_run_prints_the_digest_and_writes_a_chart(demo_prometheus, tmp_path)
 def test_the_digest_is_posted_with_its_chart_in_the_thread(demo_prometheus, tmp_path):
     slack = FakeSlack(token=SLACK_TOKEN)
     try:
-        result = run_digest("--prometheus-url", demo_prometheus.url, "--channel", "polo-ops",
-                            "--slack-api-url", slack.url, "--log.level", "debug", env={"SLACK_BOT_TOKEN": SLACK_TOKEN})
+        args = ("--prometheus-url", demo_prometheus.url, "--channel", "polo-ops", "--slack-api-url", slack.url,
+                "--record-file", str(tmp_path / "posted.json"))
+        result = run_digest(*args, "--log.level", "debug", env={"SLACK_BOT_TOKEN": SLACK_TOKEN})
         assert result.returncode == 0, result.stderr
+        retried = run_digest(*args, env={"SLACK_BOT_TOKEN": SLACK_TOKEN})  # cron's retry: nothing twice
+        assert retried.returncode == 0 and "already posted" in retried.stderr
         assert SLACK_TOKEN not in result.stderr
         [message] = slack.top_level("polo-ops")
         assert "Polo daily digest" in message.block_text() and "Biggest savings" in message.block_text()

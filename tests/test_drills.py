@@ -419,3 +419,29 @@ def test_aws_unreachable_is_one_warning_per_error_kind_not_thousands_of_lines(tm
     assert " WARNING " in summary and "720 collector tasks failed with EndpointConnectionError: 16 accounts" in summary
     assert f"endpoint http://127.0.0.1:{closed}" in summary
     assert "polo_collector_error_info{" in result.stdout  # each task's failure is still visible
+
+
+def test_the_demo_removes_its_temporary_state_and_uses_a_configured_state_dir(tmp_path):
+    """--demo once left a 5 MB folder in /tmp on every run and ignored state_dir."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "polo", "--demo", "--web.listen-address",
+                                f"127.0.0.1:{free_port()}"], env=cli_env() | {"TMPDIR": str(scratch)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not list(scratch.glob("polo-demo-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert list(scratch.glob("polo-demo-*")), "no temporary state folder was made"
+    code, log, _ = stop_within(process, 5)
+    assert code == 0 and not list(scratch.glob("polo-demo-*")), log
+
+    demo = {"accounts": [{"id": ACCOUNT_A, "name": "a", "environment": "prod"}], "regions": ["us-east-1"],
+            "collectors": ["vpcs"], "costs": {"account": ACCOUNT_A}, "pricing": {"price_list": False}}
+    process, port, _ = start_cli(tmp_path, demo, "--demo")
+    try:
+        deadline = time.monotonic() + 120
+        while not list((tmp_path / "state").glob("cost-explorer-*.json")):  # the config's state_dir
+            assert time.monotonic() < deadline and process.poll() is None, "no cost state written"
+            time.sleep(0.2)
+    finally:
+        stop_within(process, 5)

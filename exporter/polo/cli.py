@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load(args, demo_state_dir: str | None = None) -> Config:
     """The config from --config (or, with --demo alone, the bundled example with its state in
-    `demo_state_dir`, a temporary folder removed at exit), command-line overrides applied."""
+    `demo_state_dir`), command-line overrides applied."""
     path = args.config or (example_config_path() if args.demo else None)
     if path is None:
         raise ConfigError("(command line)", "--config", "is required (or use --demo)")
@@ -136,6 +136,16 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
+def demo_state(args, config: Config, stack: contextlib.ExitStack) -> Config:
+    """With --demo and no --config, state goes to a temporary folder that `stack` removes: the
+    demo never writes next to the user's files, nor leaves 5 MB behind at every run."""
+    if not args.demo or args.config:
+        return config
+    folder = tempfile.mkdtemp(prefix="polo-demo-")
+    stack.callback(shutil.rmtree, folder, True)
+    return replace(config, state_dir=folder)
+
+
 def demo_unavailable() -> str | None:
     try:  # moto and polo.demo are only in the demo build (image target `demo`, extra [demo])
         import moto  # noqa: F401
@@ -168,12 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return EXIT_CONFIG
     with contextlib.ExitStack() as stack:
-        demo_dir = None
-        if args.demo and not args.config:  # the demo never writes state next to the user's files
-            demo_dir = tempfile.mkdtemp(prefix="polo-demo-")
-            stack.callback(shutil.rmtree, demo_dir, True)
         try:
-            config = load(args, demo_dir)
+            config = load(args)
             web_config = load_web_config(args.web_config_file) if args.web_config_file else None
         except ConfigError as err:
             print(f"polo-exporter: config error: {err}", file=sys.stderr)
@@ -181,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("config %s: %d accounts, %d regions, collectors %s", config.path, len(config.accounts),
                   len(config.regions), ", ".join(config.collectors))
         if args.command == "backfill" or args.once:
+            config = demo_state(args, config, stack)
             if args.demo:
                 stack.enter_context(simulated(config))
             if args.command == "backfill":
@@ -215,6 +222,8 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
     os.set_blocking(wake_write, False)
     previous_fd = signal.set_wakeup_fd(wake_write)
     previous = {signum: signal.signal(signum, lambda *_: None) for signum in STOP_SIGNALS + (signal.SIGHUP,)}
+
+    config = demo_state(args, config, stack)  # made once SIGTERM is ours, so never left behind
 
     def start() -> None:
         try:

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from polo import __version__
+from polo.atomic import write_atomically
 from polo.slack.chart import daily_cost_chart
 from polo.slack.messages import MAX_BLOCKS, SlackMessage, clip, context, escape, section
 from polo.slack.settings import SettingError, fail, read_secret, setup_logging
@@ -243,26 +244,60 @@ def plain_text(message: SlackMessage) -> str:
     return "\n\n".join(parts).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") + "\n"
 
 
-def post(client, channel: str, message: SlackMessage, chart: bytes, day: date) -> str:
-    """The message, then the chart in its thread; the message's ts."""
-    response = client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
-    client.files_upload_v2(channel=response["channel"], thread_ts=response["ts"], file=chart,
+def post(client, channel: str, message: SlackMessage, chart: bytes, day: date, record: Path) -> str:
+    """The message, then the chart in its thread; the message's ts. `record` remembers, per
+    channel, the day posted and whether its chart went too, so a retry by cron posts nothing
+    twice: it only adds a chart that failed."""
+    posted = _read_record(record)
+    done = posted.get(channel)
+    if isinstance(done, dict) and done.get("day") == str(day) and isinstance(done.get("ts"), str):
+        if done.get("chart"):
+            log.info("the digest for %s was already posted to #%s (ts %s): nothing to do", day, channel, done["ts"])
+            return done["ts"]
+        ts, slack_channel = done["ts"], done.get("channel", channel)
+    else:
+        response = client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+        ts, slack_channel = response["ts"], response["channel"]
+        posted[channel] = {"day": str(day), "ts": ts, "channel": slack_channel, "chart": False}
+        write_atomically(record, [json.dumps(posted)])
+    client.files_upload_v2(channel=slack_channel, thread_ts=ts, file=chart,
                            filename=f"polo-costs-{day}.png", title=f"Daily AWS cost, 30 days to {day}",
                            alt_txt="Bar chart of daily AWS cost for the last 30 days against the daily target")
-    return response["ts"]
+    posted[channel] = {"day": str(day), "ts": ts, "channel": slack_channel, "chart": True}
+    write_atomically(record, [json.dumps(posted)])
+    return ts
+
+
+def _read_record(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, RecursionError) as err:
+        log.warning("%s unreadable (%s): posting as if it were empty", path, err)
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Post a daily AWS cost summary to Slack, read from Prometheus: yesterday against the "
+                    "target, month to date against the budget, forecast, biggest movers and savings, and a "
+                    "30-day chart. Run it once a day from cron.")
     parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
-    parser.add_argument("--prometheus-url", default="http://localhost:9090")
+    parser.add_argument("--prometheus-url", default="http://localhost:9090",
+                        help="the Prometheus that scrapes Polo (also the base of the message's links)")
     parser.add_argument("--channel", help="Slack channel to post to (required unless --dry-run)")
-    parser.add_argument("--slack-api-url", default="https://slack.com/api/")
+    parser.add_argument("--slack-api-url", default="https://slack.com/api/", help="Slack Web API base URL")
+    parser.add_argument("--record-file", default="polo-digest-posted.json",
+                        help="remembers the day posted per channel, so a retried run posts nothing twice")
     parser.add_argument("--dry-run", action="store_true", help="print the message and write the chart locally")
     parser.add_argument("--chart-file", default=None,
                         help="where --dry-run writes the chart (default polo-digest-<day>.png)")
     parser.add_argument("--time", default=None, help="evaluate as of this Unix time (default now)")
-    parser.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warning", "error"],
+                        help="level of the digest's own log lines")
     return parser
 
 
@@ -301,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
 
     client = make_client(args.slack_api_url, token, RelayMetrics(lambda: 0))
     try:
-        ts = post(client, args.channel, message, chart, digest.day)
+        ts = post(client, args.channel, message, chart, digest.day, Path(args.record_file))
     except SlackApiError as err:
         reason = err.response.get("error", err.response.status_code)
         print(f"{PROGRAM}: Slack refused the digest: {reason}", file=sys.stderr)
