@@ -147,7 +147,7 @@ def test_real_alerts_reach_slack_as_messages_that_update_themselves(tmp_path):
         slack.down()
         restarted = start_exporter(tmp_path, port=exporter.port)
         services.append(restarted)
-        queued = re.compile(r"queued resolved notification for #polo-ops: group .*PoloExporterDown")
+        queued = re.compile(r'queued resolved notification for #polo-ops: group \S*:\{category="polo"\},')
         deadline = time.monotonic() + 120
         while not queued.search(relay.log.read_text()):
             assert time.monotonic() < deadline, relay.tail()
@@ -166,6 +166,21 @@ def test_real_alerts_reach_slack_as_messages_that_update_themselves(tmp_path):
         assert len(exporter_down_messages(slack, exporter.port)) == 1
         slack.wait_for(lambda: relay_metric(relay, "polo_relay_queue_depth") == 0, timeout=120)
         assert relay_metric(relay, "polo_relay_delivery_failures_total", 'outcome="dropped"') == 0
+
+        # 3. The demo's own findings, fired since its start, reach each channel as one message
+        #    per category and account (not one per rule: 25 messages in 3 minutes once).
+        slack.wait_for(lambda: [m for m in slack.top_level("polo-prod") if "FIRING" in m.block_text()], timeout=180)
+        slack.wait_for(lambda: relay_metric(relay, "polo_relay_queue_depth") == 0, timeout=120)
+        groups: dict[str, list[str]] = {}
+        for channel in ("polo-prod", "polo-critical", "polo-dev", "polo-ops"):
+            for message in slack.top_level(channel):
+                if "FIRING" in message.block_text():
+                    [labels] = re.findall(r"group: ([^·]*?) ·", message.block_text())
+                    groups.setdefault(channel, []).append(labels)
+        for channel, labels in groups.items():
+            assert len(labels) == len(set(labels)), (channel, labels)
+            assert all(set(re.findall(r"(\w+)=", group)) <= {"category", "account"} for group in labels), labels
+        print(f"firing messages per channel: { {c: len(g) for c, g in groups.items()} }")
     finally:
         booting.join()
         for service in reversed(services):

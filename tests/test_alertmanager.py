@@ -105,7 +105,7 @@ def test_no_settings_newer_releases_removed():
     config = yaml.safe_load(CONFIG.read_text())
     assert set(all_keys(config)) & {"match", "match_re", "source_match", "source_match_re", "target_match",
                                     "target_match_re"} == set()
-    assert config["route"]["group_by"] == ["alertname", "account"]
+    assert config["route"]["group_by"] == ["category", "account"]
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -245,7 +245,7 @@ def test_alertmanager_inhibits_and_routes_to_the_relay(alertmanager):
     for _path, authorization, body in Recorder.deliveries:
         assert authorization == "Bearer s3cret-relay-token"
         assert body["version"] == "4" and body["status"] == "firing"
-        assert set(body["groupLabels"]) <= {"alertname", "account"}
+        assert set(body["groupLabels"]) <= {"category", "account"}
 
     # Stale cost data mutes cost alerts, and the inventory's staleness waste, never security.
     post(alertmanager, [alert("PoloCostExplorerStale", "warning", "polo"),

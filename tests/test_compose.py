@@ -33,6 +33,7 @@ LISTEN_PORTS = {"exporter": 19881, "prometheus": 9090, "alertmanager": 9093, "sl
 CONSOLE_SCRIPTS = {"polo-exporter": "polo", "polo-slack-relay": "polo.slack.relay"}
 # the images' entrypoints, as the Debian binaries of the same versions
 ENTRYPOINTS = {"prom/prometheus": "prometheus", "prom/alertmanager": "prometheus-alertmanager"}
+EXTERNAL = "http://polo.test"  # POLO_EXTERNAL_URL for the native run: every link must derive from it
 
 
 def compose() -> dict:
@@ -147,7 +148,10 @@ class Native:
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        self.file = compose()
+        # As Compose resolves it: .env and POLO_EXTERNAL_URL interpolated, paths absolute.
+        resolved = compose_config(COMPOSE, env={"GRAFANA_ADMIN_PASSWORD": "native", "POLO_EXTERNAL_URL": EXTERNAL})
+        assert resolved.returncode == 0, resolved.stderr
+        self.file = yaml.safe_load(resolved.stdout)
         self.ports = {name: free_port() for name in LISTEN_PORTS}
         self.secrets_dir = workdir / "secrets"
         self.secrets_dir.mkdir()
@@ -161,11 +165,12 @@ class Native:
     def paths(self, service: str) -> dict[str, str]:
         """container path -> host path; a rewritten config file wins over the mount it copies."""
         mapping = {target: str(path) for target, path in self.config_files.items()}
-        for name in self.file["services"][service].get("secrets", []):
+        for secret in self.file["services"][service].get("secrets", []):
+            name = secret["source"] if isinstance(secret, dict) else secret
             mapping[f"/run/secrets/{name}"] = str(self.secrets_dir / name)
         for volume in self.file["services"][service].get("volumes", []):
             source, target = volume.split(":")[:2]
-            mapping.setdefault(target, str(REPO / source if source.startswith("./") else self.volume_dir(source)))
+            mapping.setdefault(target, source if source.startswith("/") else str(self.volume_dir(source)))
         return mapping
 
     def translate(self, service: str, text: str) -> str:
@@ -246,8 +251,10 @@ def native_stack(tmp_path_factory):
 
 def test_commands_were_taken_from_the_compose_file(native_stack):
     native = native_stack["native"]
-    assert native.command("exporter")[-3:] == ["--demo", "--web.listen-address",
-                                               f"127.0.0.1:{native.ports['exporter']}"]
+    assert native.command("exporter")[-5:] == ["--demo", "--config", str(REPO / "polo.example.yml"),
+                                               "--web.listen-address", f"127.0.0.1:{native.ports['exporter']}"]
+    assert f"--web.external-url={EXTERNAL}:9090/" in native.command("prometheus")
+    assert f"--web.external-url={EXTERNAL}:9093/" in native.command("alertmanager")
     assert f"--storage.tsdb.path={native.volume_dir('prometheus-data')}" in native.command("prometheus")
     assert native.command("backfill-blocks")[:2] == ["/bin/sh", "-c"]
 
@@ -281,15 +288,26 @@ def test_alertmanager_reaches_the_relay_which_posts_to_slack(native_stack):
     alertmanager, slack = native_stack["alertmanager"], native_stack["slack"]
     alert = [{"labels": {"alertname": "PoloComposeStackCheck", "severity": "warning", "category": "polo"},
               "annotations": {"summary": "compose stack check", "description": "posted by tests/test_compose.py",
-                              "dashboard": "/d/polo-exporter", "runbook_url": "docs/alerts.md#polocomposestackcheck"}}]
+                              "dashboard": "/d/polo-exporter", "runbook_url": "docs/alerts.md#poloexporterdown"},
+              "generatorURL": f"{EXTERNAL}:9090/graph?g0.expr=up"}]
     request = urllib.request.Request(alertmanager.url + "/api/v2/alerts", data=json.dumps(alert).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
     # category="polo" routes to polo-ops; the route waits group_wait (30 s) before sending
-    slack.wait_for(lambda: [m for m in slack.top_level("polo-ops")
-                            if "compose stack check" in m.text + m.block_text()], timeout=120)
+    [message] = slack.wait_for(lambda: [m for m in slack.top_level("polo-ops")
+                                        if "compose stack check" in m.text + m.block_text()], timeout=120)
     status, body = native_stack["relay"].get("/metrics")
     assert status == 200 and b"polo_relay_notifications_received_total" in body
+
+    # Every link in the message is absolute and under POLO_EXTERNAL_URL (.env), and the runbook
+    # link's page is served by the relay.
+    links = re.findall(r"<([^|>]+)\|", message.block_text())
+    assert {link.split("/")[2].split(":")[0] for link in links} == {"polo.test"}, links
+    assert f"{EXTERNAL}:3000/d/polo-exporter" in links and f"{EXTERNAL}:9093" in [url.rstrip("/") for url in links]
+    runbook = f"{EXTERNAL}:19882/runbooks/docs/alerts.md#poloexporterdown"
+    assert runbook in links
+    status, page = native_stack["relay"].get(runbook.split(":19882", 1)[1].split("#")[0])
+    assert status == 200 and b'id="poloexporterdown"' in page
     print(f"native stack up and proven in {time.monotonic() - native_stack['started']:.1f}s "
           f"(commands: {shlex.join(native_stack['native'].command('prometheus'))})")

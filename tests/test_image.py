@@ -74,10 +74,12 @@ def test_build_context_keeps_what_the_dockerfile_copies():
                if line.strip() and not line.startswith("#")]
     copied = [arg.split()[0] for instructions in stages().values() for k, a in instructions
               if k == "COPY" and not a.startswith("--from") for arg in [a] for arg in a.split()[:-1]]
-    assert copied == ["pyproject.toml", "README.md", "exporter"]
+    assert copied == ["pyproject.toml", "README.md", "exporter", "docs/alerts.md"]
     for source in copied:
         assert (REPO / source).exists()
-        assert not any(fnmatch(source, pattern) for pattern in ignored), source
+        # the last matching pattern decides, as in Docker; `!` re-includes
+        verdicts = [not p.startswith("!") for p in ignored if fnmatch(source, p.lstrip("!"))]
+        assert not (verdicts and verdicts[-1]), source
     assert {".git", "tests", "**/__pycache__"} <= set(ignored)
 
 
@@ -94,6 +96,8 @@ def test_production_install_refuses_demo_with_a_clear_message(tmp_path):
                     str(context)], check=True, capture_output=True, timeout=300)
     [wheel] = (tmp_path / "wheels").glob("polo-*.whl")
     assert any(name.startswith("polo/demo/") for name in zipfile.ZipFile(wheel).namelist())
+    runbooks = zipfile.ZipFile(wheel).read("polo/slack/runbooks.md").decode()  # the relay serves them
+    assert runbooks == (REPO / "docs" / "alerts.md").read_text()
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site), str(wheel)],
                    check=True, capture_output=True, timeout=300)

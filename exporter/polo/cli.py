@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import datetime as dt
 import gc
+import importlib.util
 import logging
 import os
 import shutil
@@ -147,13 +148,11 @@ def demo_state(args, config: Config, stack: contextlib.ExitStack) -> Config:
 
 
 def demo_unavailable() -> str | None:
-    try:  # moto and polo.demo are only in the demo build (image target `demo`, extra [demo])
-        import moto  # noqa: F401
-
-        import polo.demo.simulated  # noqa: F401
-    except ImportError as err:
-        return (f"polo-exporter: --demo is not available in this build ({err}); use the demo image "
-                "(docker build --target demo) or pip install 'polo[demo]'")
+    """moto and polo.demo are only in the demo build (image target `demo`, extra [demo])."""
+    missing = [name for name in ("moto", "polo.demo") if importlib.util.find_spec(name) is None]
+    if missing:
+        return (f"polo-exporter: --demo is not available in this build (no {' or '.join(missing)}); use the "
+                "demo image (docker build --target demo) or pip install 'polo[demo]'")
     return None
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from polo import __version__
 from polo.config import ConfigError, parse_duration, split_listen_address
 from polo.exposition import CONTENT_TYPE
+from polo.slack import runbooks
 from polo.slack.delivery import Delivery, make_client
 from polo.slack.messages import Links
 from polo.slack.payload import PayloadError, parse
@@ -33,6 +34,7 @@ from polo.web.web_config import WebConfig, load_web_config, scheme
 log = logging.getLogger(__name__)
 PROGRAM = "polo-slack-relay"
 MAX_BODY_BYTES = 4 << 20  # Alertmanager sends every alert of a group: 4 MiB is thousands of them
+RUNBOOKS = "/runbooks/" + runbooks.PATH
 CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")  # Slack channel names and ids
 DECIMAL = re.compile(r"^[0-9]{1,12}$")  # str.isdigit() also passes '²', which int() refuses
 
@@ -106,6 +108,10 @@ def make_handler(relay: Relay) -> type[Handler]:
             elif path == "/healthz":
                 healthy, reason = relay.health()
                 self._send(200 if healthy else 503, (reason + "\n").encode())
+            elif path == RUNBOOKS:  # what --runbook-base-url .../runbooks/ and the rules' paths make
+                self._send(200, runbooks.page(), "text/html; charset=utf-8")
+            elif path in ("/runbooks", "/runbooks/"):
+                self._send(302, b"", headers={"Location": RUNBOOKS})
             else:
                 self._reject(404, "not_found", f"no such page {path!r}")
 
@@ -184,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--slack-api-url", default="https://slack.com/api/", help="Slack Web API base URL")
     parser.add_argument("--grafana-url", default="http://localhost:3000", help="base of the alerts' dashboard links")
     parser.add_argument("--runbook-base-url", default=None,
-                        help="base of the alerts' runbook links (without it the runbook path is shown as text)")
+                        help="base of the alerts' runbook links, e.g. this relay's own "
+                             "http(s)://<external host>:19882/runbooks/ (without it the runbook path is shown as text)")
     parser.add_argument("--dedup-window", default="10m",
                         help="how long an accepted notification's copies are ignored (keep it below repeat_interval)")
     parser.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warning", "error"])
