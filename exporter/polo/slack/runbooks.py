@@ -60,7 +60,7 @@ def render(markdown: str, title: str = "Polo alerts and runbooks") -> str:
             body.append(f'<h{level} id="{anchor(text)}">{inline(text)}</h{level}>')
             i += 1
         elif stripped.startswith("|"):
-            rows = []
+            rows: list[str] = []
             while i < len(lines) and lines[i].strip().startswith("|"):
                 cells = [c.strip() for c in lines[i].strip().strip("|").split("|")]
                 if not all(re.fullmatch(r":?-+:?", c) for c in cells):
