@@ -90,15 +90,22 @@ def regex_escape(value: str) -> str:
     return REGEX_SPECIAL.sub(r"\\\\\1", value)
 
 
+GRAFANA_REGEX_SPECIAL = re.compile(r"([\\^$*+?.()|\[\]{}/])")
+
+
 def interpolate(text: str, values: dict[str, list[str] | str]) -> str:
     """Replace $var / ${var} / [[var]] as Grafana does for Prometheus: several values become
-    `(a|b)`, a single one its escaped self, text box values are used as typed. Unknown names
-    (e.g. `$1` in label_replace) are left alone."""
+    `(a|b)`, a single one its escaped self, text box values are used as typed; the `:regex`
+    format escapes a value with one backslash (Grafana's escapeRegex). Unknown names (e.g. `$1`
+    in label_replace) are left alone."""
     def replace(match: re.Match) -> str:
         name = match.group(1) or match.group(2) or match.group(4)
         if name not in values:
             return match.group(0)
         value = values[name]
+        if match.group(3) is not None:
+            assert match.group(3) == "regex" and isinstance(value, str), f"unmodelled format {match.group(0)}"
+            return GRAFANA_REGEX_SPECIAL.sub(r"\\\1", value)
         if isinstance(value, str):
             return value
         escaped = [regex_escape(v) for v in value]
@@ -130,12 +137,13 @@ def variable_values(prometheus, board: dict, start: float, end: float,
         match = LABEL_VALUES.fullmatch(interpolate(query, values).strip())
         assert match, f"{board['uid']}: ${name}: unsupported variable query {query!r}"
         assert "$" not in match.group(1), f"{board['uid']}: ${name}: unknown variable in {query!r}"
+        assert not variable.get("regex"), f"{board['uid']}: ${name}: variable regex is not modelled"
         selector, label = match.groups()
         series = prometheus.api("series", **{"match[]": selector, "start": start, "end": end})
         options = sorted({s[label] for s in series if s.get(label)})
         assert options, f"{board['uid']}: ${name} ({query}) has no values"
-        if pick == "all" and variable.get("includeAll"):
-            values[name] = variable["allValue"]
+        if pick == "all" and variable.get("includeAll"):  # Grafana sends every option without allValue
+            values[name] = variable.get("allValue") or options
         else:
             values[name] = options if pick == "all" else options[:1]
     return values
@@ -153,6 +161,7 @@ class Query:
     instant: bool
     table: bool
     interval: str | None
+    repeat: str | None = None  # the variable a repeated panel runs once per value of
 
 
 def queries(board: dict) -> list[Query]:
@@ -161,8 +170,18 @@ def queries(board: dict) -> list[Query]:
         for target in panel.get("targets", []):
             found.append(Query(board["uid"], panel["title"], panel["type"], target["refId"], target["expr"],
                                bool(target.get("instant")), target.get("format") == "table",
-                               target.get("interval") or panel.get("interval")))
+                               target.get("interval") or panel.get("interval"), panel.get("repeat")))
     return found
+
+
+def repeated(query: Query, values: dict) -> list[dict]:
+    """The variable values each copy of the query's panel runs with: a repeated panel is one
+    copy per selected value of its variable, holding that value alone."""
+    if query.repeat is None:
+        return [values]
+    chosen = values[query.repeat]
+    assert isinstance(chosen, list), f"{query.panel}: repeat over ${query.repeat}, which has no option list"
+    return [{**values, query.repeat: [value]} for value in chosen]
 
 
 def run(prometheus, query: Query, values: dict, start: float, end: float) -> list[dict]:
@@ -243,6 +262,8 @@ def transform(frames: list[Frame], transformations: list[dict]) -> list[Frame]:
                 for name, excluded in options.get("excludeByName", {}).items():
                     if excluded:
                         frame.fields.pop(name, None)
+            elif spec["id"] == "renameByRegex":  # display names only, like organize's renames
+                pass
             elif spec["id"] == "filterFieldsByName":
                 keep = options["include"]["names"]
                 frame.fields = {n: v for n, v in frame.fields.items() if n in keep}
@@ -273,6 +294,15 @@ def display_names(panel: dict) -> dict[str, str]:
         if spec["id"] == "organize":
             renames.update(spec["options"].get("renameByName", {}))
     return renames
+
+
+def regex_renames(panel: dict, field: str) -> str:
+    """The name a field shows after the panel's renameByRegex transformations (JS replace: $1)."""
+    for spec in panel.get("transformations", []):
+        if spec["id"] == "renameByRegex":
+            pattern, replacement = spec["options"]["regex"], spec["options"]["renamePattern"]
+            field = re.sub(pattern, re.sub(r"\$(\d)", r"\\\1", replacement), field)
+    return field
 
 
 def wait_for_churn(prometheus) -> None:

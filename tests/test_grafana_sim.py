@@ -52,3 +52,13 @@ def test_transformations_filter_by_query_and_name_fields_like_grafana():
     assert list(out[0].fields) == ["id", "title", "Value #nodes", "mainstat"]  # a rename is display only
     assert out[0].fields["mainstat"] == [2.5]
     assert list(out[1].fields) == ["id", "source", "target"]
+
+
+def test_the_regex_format_escapes_as_grafana_does():
+    assert gs.interpolate("`.*${search:regex}.*`", {"search": "a(b)/c.d"}) == "`.*a\\(b\\)\\/c\\.d.*`"
+
+
+def test_a_repeated_panel_runs_once_per_selected_value():
+    query = gs.Query("b", "Missing $tag", "bargauge", "A", 'x{$tag=""}', True, False, None, repeat="tag")
+    copies = gs.repeated(query, {"tag": ["tag_a", "tag_b"], "other": ".*"})
+    assert [c["tag"] for c in copies] == [["tag_a"], ["tag_b"]] and all(c["other"] == ".*" for c in copies)

@@ -35,6 +35,13 @@ def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
         if account.id in snapshot.accounts_up:
             account_up.add(labels, 1 if snapshot.accounts_up[account.id] else 0)
 
+    # The allow-list itself: a key no resource carries has no label in Prometheus (an empty
+    # value is no label), yet every resource lacks it; dashboards read the keys from here.
+    tag_info = Family("polo_resource_tag_label_info", "gauge",
+                      "Allow-listed tag keys (tags.labels) and the polo_resource_info label each one becomes.")
+    for key in tag_keys:
+        tag_info.add(label_string(("tag_key", "label"), (key, tag_label_name(key))), 1)
+
     # One series per resource (and per tombstone): streamed at render time, never stored, so
     # rendering holds a few thousand lines instead of every sample (docs/benchmarks.md).
     resources = snapshot.resources
@@ -105,7 +112,7 @@ def inventory_families(snapshot: Snapshot, config: Config) -> list[Family]:
                      "Tombstone: when a resource vanished from a successful listing; exported for the prune window.",
                      stream=deleted_samples)
 
-    return [account_info, account_up, info, created, size, registered, healthy, open_rules,
+    return [account_info, account_up, tag_info, info, created, size, registered, healthy, open_rules,
             open_info, public_block, nat_bytes, *service_families(by_type, names), deleted]
 
 

@@ -2,8 +2,12 @@
 age and estimated monthly cost, each row linking to the resource in the AWS console."""
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.models import dashboard as dm
+
 from boards.common import (
     COUNT,
+    DATASOURCE,
     DATE_MS,
     IDENTITY,
     INVENTORY,
@@ -26,9 +30,12 @@ from boards.console import with_console_url
 
 FILTERS = INVENTORY + ', state=~"$state"'
 SELECTED = f"polo_resource_info{{{FILTERS}}}"
-# PromQL has no OR across two labels in one selector: the union of two selections.
-SEARCHED = (f'(polo_resource_info{{{FILTERS}, name=~"(?i).*$search.*"}} '
-            f'or polo_resource_info{{{FILTERS}, resource_id=~"(?i).*$search.*"}})')
+# PromQL has no OR across two labels in one selector: the union of two selections. What is typed
+# is matched literally: Grafana's :regex format escapes it, and a raw (backtick) PromQL string
+# keeps those backslashes (in double quotes `\(` is an invalid escape: typing `(` was an error).
+TYPED = "`(?i).*${search:regex}.*`"
+SEARCHED = (f"(polo_resource_info{{{FILTERS}, name=~{TYPED}}} "
+            f"or polo_resource_info{{{FILTERS}, resource_id=~{TYPED}}})")
 
 
 def keyed(expr: str) -> str:
@@ -39,9 +46,20 @@ def keyed(expr: str) -> str:
 COLUMNS = {
     "name": "Name", "resource_id": "Id", "resource_type": "Type", "account": "Account",
     "environment": "Environment", "region": "Region", "state": "State", "resource_class": "Class",
-    "vpc_id": "VPC", "tag_team": "team", "tag_service": "service", "tag_Environment": "Environment tag",
-    "Value #B": "Created", "Value #C": "Monthly cost",
+    "vpc_id": "VPC", "Value #B": "Created", "Value #C": "Monthly cost",
 }
+# The allow-listed tags (config tags.labels) are whatever tag_* labels the data has: a column
+# each, after the fixed ones, shown as "<key> tag".
+TAG_COLUMNS = {"id": "renameByRegex", "options": {"regex": "^tag_(.+)$", "renamePattern": "$1 tag"}}
+
+
+def tag_key_var():
+    """The tag keys Polo exports, read from the data: other tags.labels need no dashboard edit."""
+    return (dashboard.QueryVariable("tag").label("Tag key").datasource(DATASOURCE)
+            .query("label_values(polo_resource_tag_label_info, label)")
+            .description("Allow-listed tag keys (tags.labels in Polo's config), as polo_resource_info's tag_* labels")
+            .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC)
+            .multi(True).include_all(True).current(dm.VariableOption(text="All", value="$__all", selected=True)))
 HIDDEN = ["Time", "Value #A", "key", "__name__", "job", "instance", "account_id", "parent_id",
           "subnet_id"]
 
@@ -62,7 +80,7 @@ def resource_table():
          instant(cost, ref="C", table_format=True)],
         height=20,
         transformations=[{"id": "merge", "options": {}},
-                         organize(exclude=HIDDEN, rename=COLUMNS, order=list(COLUMNS))],
+                         organize(exclude=HIDDEN, rename=COLUMNS, order=list(COLUMNS)), TAG_COLUMNS],
         sort_by=("Monthly cost", True))
     panel = override(panel, "Created", unit=DATE_MS)
     panel = override(panel, "Monthly cost", unit=USD, decimals=2)
@@ -77,7 +95,8 @@ def build():
         "resources", "Resources", "Every resource in every account and region (v1's /data page): "
         "filter by account, environment, region, type and state, search by name or id, open in the AWS console.",
         "now-24h", ["inventory"],
-        [environment_var(), account_var(), region_var(), resource_type_var(), state_var(), search_var()])
+        [environment_var(), account_var(), region_var(), resource_type_var(), state_var(), search_var(),
+         tag_key_var()])
     board = board.with_panel(bar_gauge_panel(
         "Matching resources by type", "How many resources match the filters and the search, by type.", COUNT,
         [instant(f"sort_desc(count by (resource_type) ({SEARCHED}))", "{{resource_type}}")], width=12, height=7))
@@ -87,9 +106,9 @@ def build():
         [instant(f"sort_desc(sum by (resource_type) (polo_resource_monthly_cost_usd{{{INVENTORY}}} "
                  f"and on ({IDENTITY}) {SEARCHED}))", "{{resource_type}}")], width=12, height=7))
     board = board.with_panel(bar_gauge_panel(
-        "Missing an allow-listed tag", "Matching resources lacking a team or service tag (empty tag_team / "
-        "tag_service label), by type. Orange from one: every resource should say who owns it.", COUNT,
-        [instant(f'sort_desc(count by (resource_type) ({SEARCHED} and on ({IDENTITY}) '
-                 f'(polo_resource_info{{tag_team=""}} or polo_resource_info{{tag_service=""}})))',
-                 "{{resource_type}}")], thresholds=warn_from(1), width=24, height=7))
+        "Missing $tag", "Matching resources without this allow-listed tag (an empty $tag label), by type; "
+        "one panel per tag key selected in 'Tag key'. Orange from one: every resource should say who owns it.",
+        COUNT, [instant(f'sort_desc(count by (resource_type) ({SEARCHED} and on ({IDENTITY}) '
+                        f'polo_resource_info{{$tag=""}}))', "{{resource_type}}")],
+        thresholds=warn_from(1), width=8, height=7).repeat("tag").repeat_direction("h").max_per_row(3))
     return board.with_panel(resource_table())
