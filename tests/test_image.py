@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_binary
 from polo import healthcheck
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,10 +37,64 @@ def stages():
 
 
 def test_targets_and_the_default_is_production():
-    assert list(stages()) == ["base", "build", "demo", "production"]  # the last stage is the default
+    assert list(stages()) == ["base", "build", "demo", "slack", "production"]  # the last is the default
 
 
-@pytest.mark.parametrize("target", ["demo", "production"])
+def test_the_base_is_pinned_by_digest_and_every_install_is_hash_locked():
+    froms = [a for instructions in stages().values() for k, a in instructions if k == "FROM"]
+    external = [a.split()[0] for a in froms if a.split()[0] not in stages()]
+    assert external and all(re.fullmatch(r"[\w.:/-]+@sha256:[0-9a-f]{64}", image) for image in external), external
+    for target in ("demo", "slack", "production"):
+        run = " ".join(a for k, a in stages()[target] if k == "RUN")
+        assert f"exporter/requirements/{target}.txt" in " ".join(a for k, a in stages()[target] if k == "COPY")
+        assert "pip install --require-hashes --no-deps -r /tmp/requirements.txt" in run
+        assert re.sub(r"pip install --(require-hashes --)?no-deps \S+", "", run).count("pip install") == 0, run
+
+
+LOCKS = REPO / "exporter" / "requirements"
+
+
+def locked(name: str) -> dict[str, str]:
+    """package -> pinned version of a lock file, each pin with at least one sha256 hash."""
+    text = (LOCKS / f"{name}.txt").read_text()
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", text, re.M))
+    assert pins and text.count("--hash=sha256:") >= len(pins), name
+    return {re.sub(r"[-_.]+", "-", k).lower(): v for k, v in pins.items()}
+
+
+def test_the_locks_hold_what_pyproject_asks_and_agree_with_each_other():
+    """Each lock pins every dependency pyproject.toml declares for its image, within the declared
+    bounds, and the three locks pin shared packages alike (else regenerate them, Dockerfile)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = {"production": project["dependencies"],
+              "demo": project["dependencies"] + project["optional-dependencies"]["demo"],
+              "slack": project["dependencies"] + project["optional-dependencies"]["digest"]}
+    locks = {name: locked(name) for name in wanted}
+    for name, requirements in wanted.items():
+        for text in requirements:
+            requirement = Requirement(text)
+            version = locks[name].get(re.sub(r"[-_.]+", "-", requirement.name).lower())
+            assert version and requirement.specifier.contains(Version(version)), (name, text, version)
+    for name, pins in locks.items():
+        for package, version in pins.items():
+            for other, other_pins in locks.items():
+                assert other_pins.get(package, version) == version, (package, name, other)
+    assert "matplotlib" not in locks["production"] and "moto" not in locks["production"]
+    assert "matplotlib" in locks["slack"] and "moto" not in locks["slack"] and "moto" in locks["demo"]
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile():
+    result = subprocess.run([require_binary("hadolint"), str(DOCKERFILE)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("target", ["demo", "slack", "production"])
 def test_final_stages_run_as_a_non_root_user_after_installing(target):
     instructions = stages()[target]
     keywords = [k for k, _ in instructions]
@@ -57,9 +112,9 @@ def test_healthcheck_uses_python_not_curl():
 def test_production_has_neither_moto_nor_the_demo_and_the_demo_has_both():
     production = " ".join(a for k, a in stages()["production"] if k == "RUN")
     demo = " ".join(a for k, a in stages()["demo"] if k == "RUN")
-    assert "[demo]" not in production and "shutil.rmtree(p / 'demo')" in production
-    assert '! python -c "import moto"' in production
-    assert "[demo]" in demo and "rmtree" not in demo
+    assert "shutil.rmtree(p / 'demo')" in production
+    assert '! python -c "import moto"' in production and '! python -c "import matplotlib"' in production
+    assert "demo.txt" in " ".join(a for k, a in stages()["demo"] if k == "COPY") and "rmtree" not in demo
     assert stages()["demo"][-1] == ("CMD", '["polo-exporter", "--demo", "--web.listen-address", "0.0.0.0:19881"]')
 
 
@@ -74,7 +129,8 @@ def test_build_context_keeps_what_the_dockerfile_copies():
                if line.strip() and not line.startswith("#")]
     copied = [arg.split()[0] for instructions in stages().values() for k, a in instructions
               if k == "COPY" and not a.startswith("--from") for arg in [a] for arg in a.split()[:-1]]
-    assert copied == ["pyproject.toml", "README.md", "exporter", "docs/alerts.md"]
+    assert copied == ["pyproject.toml", "README.md", "exporter", "docs/alerts.md", "exporter/requirements/demo.txt",
+                      "exporter/requirements/slack.txt", "exporter/requirements/production.txt"]
     for source in copied:
         assert (REPO / source).exists()
         # the last matching pattern decides, as in Docker; `!` re-includes

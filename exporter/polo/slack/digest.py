@@ -23,7 +23,6 @@ from pathlib import Path
 
 from polo import __version__
 from polo.atomic import write_atomically
-from polo.slack.chart import daily_cost_chart
 from polo.slack.messages import MAX_BLOCKS, SlackMessage, clip, context, escape, section
 from polo.slack.settings import SettingError, fail, read_secret, setup_logging
 
@@ -304,6 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
+    try:  # matplotlib is the [digest] extra: the slack image has it, the exporter's does not
+        from polo.slack.chart import daily_cost_chart
+    except ImportError as err:
+        return fail(PROGRAM, f"the chart needs matplotlib ({err}): pip install 'polo[digest]' or use the "
+                             "slack image (docker build --target slack)")
     try:
         now = float(args.time) if args.time else time.time()
     except ValueError:
