@@ -161,15 +161,24 @@ def readme_policy(marker):
 
 
 def test_readme_iam_policy_lists_exactly_what_polo_calls(e2e):
-    _, _, result = e2e
-    called = {"account": set(), "runner": set(), "organizations": set()}
-    caller = {"base": "runner", "organizations": "organizations"}
+    """The runner's, every account's, the payer's and the organisation role's policies equal
+    what the exporter called; Cost Explorer and the Price List only from the payer account."""
+    config, _, result = e2e
+    called: dict[str, set[str]] = {}
     for sample in families(result)["polo_aws_api_calls"].samples:
         service, operation = sample.labels["service"], sample.labels["operation"]
         action = IAM_RENAMED.get((service, operation), f"{IAM_PREFIX.get(service, service)}:{operation}")
-        called[caller.get(sample.labels["account_id"], "account")].add(action)
-    assert called["runner"] == readme_policy("runner")
-    assert called["account"] == readme_policy("account")
-    assert called["organizations"] == readme_policy("organizations")
+        called.setdefault(sample.labels["account_id"], set()).add(action)
+    assert called.pop("base") == readme_policy("runner")
+    assert called.pop("organizations") == readme_policy("organizations")
+    payer_actions = readme_policy("payer")
+    everything = set().union(*called.values())
+    assert everything - payer_actions == readme_policy("account")
+    assert everything & payer_actions == payer_actions
+    payers = {account for account, actions in called.items() if actions & payer_actions}
+    assert payers == {config.costs.account, config.pricing.account or config.costs.account}
+    readme = (REPO / "README.md").read_text()
+    runner = json.loads(readme.split("<!-- iam-policy:runner -->", 1)[1].split("```json", 1)[1].split("```", 1)[0])
+    assert all(statement["Condition"]["StringEquals"]["aws:ResourceOrgID"] for statement in runner["Statement"])
     assert not any(a.split(":")[1].startswith(("Create", "Delete", "Put", "Modify", "Update"))
                    for a in readme_policy("account"))
