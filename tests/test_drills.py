@@ -445,3 +445,88 @@ def test_the_demo_removes_its_temporary_state_and_uses_a_configured_state_dir(tm
             time.sleep(0.2)
     finally:
         stop_within(process, 5)
+
+
+def test_the_demo_answers_at_once_and_says_what_it_is_building(tmp_path):
+    """The port stayed closed for 41 to 116 s while the simulated estate was built, and the log
+    said nothing."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "polo", "--demo", "--web.listen-address", f"127.0.0.1:{port}"],
+                               env=cli_env() | {"TMPDIR": str(tmp_path)}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    try:
+        deadline, answer = time.monotonic() + 10, None
+        while answer is None and time.monotonic() < deadline:
+            try:
+                answer = call(port, "/healthz", timeout=2)
+            except OSError:
+                time.sleep(0.05)
+        assert answer is not None, "the port never opened"
+        status, body = answer
+        assert status == 503 and body.startswith(b"starting: building the simulated AWS estate (16 accounts")
+        assert b"building the simulated AWS estate" in call(port, "/")[1]
+        assert call(port, "/metrics")[0] == 200
+        time.sleep(4)
+    finally:
+        _, log, _ = stop_within(process, 5)
+    assert "listening on http://127.0.0.1" in log and "simulated estate: account" in log
+
+
+def test_slowloris_and_a_connection_flood_leave_the_real_exporter_serving(moto_server, tmp_path):
+    """One byte every few seconds once held a thread and a descriptor per connection forever
+    (506 held in a 70 s drill), with no cap on connections."""
+    process, port, _ = start_cli(tmp_path, small_estate(moto_server))
+    held = []
+    try:
+        wait_healthy(process, port)
+        for _ in range(300):  # more than the cap of 256, each sending a header line and stalling
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"GET /metrics HTTP/1.1\r\nX-Slow: ")
+            held.append(sock)
+        refused = 0
+        for sock in held[-40:]:
+            sock.settimeout(5)
+            try:
+                refused += sock.recv(100).startswith(b"HTTP/1.1 503")
+            except OSError:
+                pass
+        assert refused >= 40 - 1  # beyond the cap: answered 503 at once
+        time.sleep(11)  # the header deadline (10 s) ends the stalled ones
+        assert call(port, "/healthz")[0] == 200
+        metrics = call(port, "/metrics")[1]
+        assert b'polo_http_connection_errors_total{reason="too_many_connections"}' in metrics
+    finally:
+        for sock in held:
+            sock.close()
+        code, log, _ = stop_within(process, 5)
+    assert code == 0 and "Traceback" not in log
+
+
+def test_hostile_bodies_get_a_400_from_the_real_relay(tmp_path):
+    """A body nested 100k deep or `Content-Length: ²` once got no answer and a traceback."""
+    port = free_port()
+    env = cli_env() | {"POLO_RELAY_TOKEN": "drill-relay-token", "SLACK_BOT_TOKEN": "xoxb-drill"}
+    relay = subprocess.Popen([sys.executable, "-m", "polo.slack.relay", "--state-dir", str(tmp_path / "relay"),
+                              "--web.listen-address", f"127.0.0.1:{port}", "--slack-api-url",
+                              f"http://127.0.0.1:{free_port()}/api/"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if call(port, "/healthz", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        head = b"POST /alerts/polo-ops HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer drill-relay-token\r\n"
+        deep = b"[" * 100_000 + b"]" * 100_000
+        for request in (head + b"Content-Length: \xb2\r\n\r\n",
+                        head + f"Content-Length: {len(deep)}\r\n\r\n".encode() + deep):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(request)
+                assert sock.recv(100).startswith(b"HTTP/1.0 400")
+        metrics = call(port, "/metrics")[1]
+        assert b'polo_relay_requests_rejected_total{reason="malformed"} 2' in metrics
+    finally:
+        code, log, _ = stop_within(relay, 5)
+    assert "Traceback" not in log

@@ -108,8 +108,10 @@ class Handler(BaseHTTPRequestHandler):
         super().handle_one_request()
 
     def parse_request(self) -> bool:
+        """Reads the headers (within the header deadline); the body then gets its own."""
+        parsed = super().parse_request()
         self._reader.headers_done()
-        return super().parse_request()
+        return parsed
 
     def log_error(self, format, *args) -> None:
         """The standard library reports timeouts and bad request lines here."""
