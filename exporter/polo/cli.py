@@ -213,7 +213,7 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
         where, key = (("(command line)", "--web.listen-address") if args.listen_address
                       else (config.path, "web.listen_address"))
         return cannot_listen("polo-exporter", where, key, host, port, err)
-    stopping, failed = threading.Event(), threading.Event()
+    released, failed = threading.Event(), threading.Event()
     # Signals arrive as bytes on a pipe (set_wakeup_fd writes them from C) and are acted on
     # here, in plain code: a handler that took a lock could interrupt itself and wait forever.
     # Explicit handlers also matter as PID 1 in a container, where SIGTERM is otherwise ignored.
@@ -236,7 +236,7 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
                 exporter.start()
                 if starting.reload_requested:
                     exporter.request_reload()
-                stopping.wait()  # the simulation lives as long as the exporter
+                released.wait()  # the simulation lives until the exporter has stopped
         except Exception:
             log.exception("the exporter failed to start")
             failed.set()
@@ -245,7 +245,8 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
     threading.Thread(target=server.serve_forever, name="polo-http", daemon=True).start()
     log.info("listening on %s://%s:%d/ (%d accounts, %d regions, sweep every %.0fs)", scheme(web_config), host, port,
              len(config.accounts), len(config.regions), config.sweep.interval)
-    threading.Thread(target=start, name="polo-start", daemon=True).start()
+    starter = threading.Thread(target=start, name="polo-start", daemon=True)
+    starter.start()
     while not failed.is_set():
         received = os.read(wake_read, 512)
         stop = [signal.Signals(signum).name for signum in received if signum in STOP_SIGNALS]
@@ -254,7 +255,6 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
             break
         if signal.SIGHUP in received:  # a burst of them is one reload
             server.app.request_reload()
-    stopping.set()
     exit_code = 1 if failed.is_set() else 0
     watchdog = threading.Timer(SHUTDOWN_DEADLINE_SECONDS, _exit_now, (exit_code, "shutdown took too long"))
     watchdog.daemon = True
@@ -266,7 +266,9 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
     server.server_close()
     app = server.app
     finished = app.stop(timeout=SHUTDOWN_GRACE_SECONDS) if isinstance(app, Exporter) else False
-    stack.close()  # the demo's temporary state
+    released.set()  # the demo's simulation may go now, then its temporary state
+    starter.join(SHUTDOWN_DEADLINE_SECONDS - SHUTDOWN_GRACE_SECONDS - 0.5)
+    stack.close()
     if not finished:
         # A call stuck in a socket read cannot be interrupted, and the thread pool's exit hook
         # would wait for it. State files are written atomically, so abandoning is safe.

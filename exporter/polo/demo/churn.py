@@ -135,6 +135,9 @@ class Churn:
         log.info("demo churn round %d in %d accounts", self.round, len(self.accounts))
 
 
+CHURN_STOP_SECONDS = 1.0  # then the shutdown goes on; the round's errors are DEBUG
+
+
 def start_churn(churn: Churn, interval: float) -> Callable[[], None]:
     """Run `churn.step()` every `interval` seconds from half an interval on; returns the stop."""
     stop = threading.Event()
@@ -145,8 +148,18 @@ def start_churn(churn: Churn, interval: float) -> Callable[[], None]:
             try:
                 churn.step()
             except Exception:  # the demo's AWS changing must never take the exporter down
-                log.exception("demo churn round failed")
+                if stop.is_set():  # the simulation was torn down under this round: shutting down
+                    log.debug("demo churn round ended by the shutdown", exc_info=True)
+                else:
+                    log.exception("demo churn round failed")
             wait = interval
 
-    threading.Thread(target=loop, name="polo-demo-churn", daemon=True).start()
-    return stop.set
+    thread = threading.Thread(target=loop, name="polo-demo-churn", daemon=True)
+    thread.start()
+
+    def stop_churn() -> None:
+        """Stop, and let a round in progress finish before the simulation it uses goes away."""
+        stop.set()
+        thread.join(CHURN_STOP_SECONDS)
+
+    return stop_churn
