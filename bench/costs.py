@@ -24,7 +24,7 @@ def run(now: dt.datetime, days: int) -> dict:
     from moto import mock_aws
 
     from bench.estate import use_fake_credentials
-    from polo.aws import AwsAccess
+    from polo.aws.access import AwsAccess
     from polo.cli import example_config_path
     from polo.config import load_config
     from polo.costs.source import CostSource

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
 
-    import polo.server  # noqa: F401
+    import polo.web.exporter_http  # noqa: F401
     from polo.cli import tune_garbage_collector
 
     tune_garbage_collector()  # as polo-exporter's main does
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.synthetic import bench_config, publish_inventory
     from polo.cli import make_exporter
-    from polo.server import serve
+    from polo.web.exporter_http import serve
 
     exporter = make_exporter(bench_config(state_dir=tempfile.mkdtemp(prefix="polo-bench-memory-")))
     server = serve(exporter, "127.0.0.1", 0)

@@ -5,7 +5,7 @@ on the same families, in a fresh process:
 
 The inventory goes through the exporter's own path (Inventory.apply -> Exporter.publish, the
 exporter built by polo.cli.make_exporter, so cost and action sources are in the payload too) and
-is served by polo.server on 127.0.0.1. Scrapes are sequential, one connection each (as
+is served by polo.web.exporter_http on 127.0.0.1. Scrapes are sequential, one connection each (as
 Prometheus opens them against a server that closes after a reply), timed from connect to the
 last byte read.
 
@@ -88,7 +88,7 @@ def run(resources: int, scrapes: int, generate_latest_runs: int) -> dict:
 
     from bench.synthetic import bench_config, publish_inventory
     from polo.cli import make_exporter
-    from polo.server import serve
+    from polo.web.exporter_http import serve
 
     config = bench_config(state_dir=tempfile.mkdtemp(prefix="polo-bench-scrape-"))
     exporter = make_exporter(config)

@@ -51,9 +51,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def make_task_stats():
-    """polo.aws.ApiStats that also counts, per sweep task, the attempts it made and how many of
+    """polo.aws.access.ApiStats that also counts, per sweep task, the attempts it made and how many of
     them were throttled (the task is known from the thread that runs it)."""
-    from polo.aws import ApiStats, error_code
+    from polo.aws.access import ApiStats, error_code
 
     class TaskStats(ApiStats):
         def __init__(self):

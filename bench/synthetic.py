@@ -14,7 +14,7 @@ import random
 import tempfile
 import time
 
-from polo.collectors import GIB
+from polo.collectors.base import GIB
 from polo.config import Config, parse_config
 from polo.model import Resource, TaskKey, TaskResult, tag_dict
 

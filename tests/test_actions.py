@@ -6,14 +6,15 @@ import logging
 import pytest
 
 from conftest import ACCOUNT_A, ACCOUNT_B, make_config
-from polo import first_seen
+from polo.actions import first_seen
 from polo.actions.rules import evaluate
 from polo.actions.source import ActionSource
-from polo.collectors import COLLECTORS, GIB
+from polo.collectors.base import GIB
+from polo.collectors import COLLECTORS
 from polo.config import ActionSettings
-from polo.labels import IDENTITY
+from polo.render.labels import IDENTITY
 from polo.model import Resource, Snapshot, TaskKey, TaskStatus
-from polo.pricing import PriceTable
+from polo.prices.pricing import PriceTable
 
 pytestmark = pytest.mark.fast
 PRICES = PriceTable.load()
@@ -439,7 +440,7 @@ def test_corrupt_memory_is_logged_counted_and_rebuilt(tmp_path, caplog, content)
     path = tmp_path / first_seen.FILE_NAME
     path.write_text(content)
     source = ActionSource(make_config(state_dir=str(tmp_path)), PRICES)
-    with caplog.at_level(logging.WARNING, logger="polo.first_seen"):
+    with caplog.at_level(logging.WARNING, logger="polo.actions.first_seen"):
         families = {f.name: f for f in source.families(inventory(volume("vol-idle"), now=NOW))}
     assert any("first-seen" in r.getMessage() for r in caplog.records)
     assert json.loads(path.read_text())["entries"][0]["resource_id"] == "vol-idle"
@@ -450,7 +451,7 @@ def test_unwritable_memory_does_not_stop_the_metrics(tmp_path, caplog):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     source = ActionSource(make_config(state_dir=str(blocker)), PRICES)
-    with caplog.at_level(logging.WARNING, logger="polo.first_seen"):
+    with caplog.at_level(logging.WARNING, logger="polo.actions.first_seen"):
         info, *_ = source.families(inventory(res("elastic_ip", "eipalloc-1", state="unassociated"),
                                             volume("vol-idle")))  # first seen: memory to save
     assert len(info.samples) == 1

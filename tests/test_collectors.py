@@ -24,7 +24,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from polo.collectors import COLLECTORS, GIB, CollectContext, metric_sums
+from polo.collectors.base import GIB, CollectContext
+from polo.collectors import COLLECTORS, metric_sums
 from polo.collectors import (
     autoscaling_groups, cloudwatch_log_groups, dynamodb_tables, ebs_snapshots, ebs_volumes,
     ec2_instances, ecr_repositories, ecs_services, eks_clusters, eks_nodegroups, elastic_ips,

@@ -11,13 +11,13 @@ from moto.ce.models import ce_backends
 from moto.core.exceptions import JsonRESTError
 
 from conftest import ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, assumed_client, make_config
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.cli import example_config_path
 from polo.config import load_config
 from polo.costs.source import CostSource
 from polo.costs.store import CostStore
 from polo.demo.costs import PAGE_SIZE, SERVICES, CostModel, install_cost_model
-from polo.exposition import render
+from polo.render.exposition import render
 from prometheus_client.parser import text_string_to_metric_families
 
 UNKNOWN = "999999999999"

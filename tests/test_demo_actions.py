@@ -7,16 +7,16 @@ import yaml
 
 from polo.actions.rules import RULES
 from polo.actions.source import ActionSource
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.cli import main
 from polo.config import parse_config
 from polo.demo.actions import build_action_cases
 from polo.demo.estate import build_estate
 from polo.demo.price_list import install_price_list
-from polo.price_list_source import PriceListSource
-from polo.pricing import PriceTable
-from polo.resource_costs import ResourceCostSource
-from polo.service import Exporter
+from polo.prices.price_list_source import PriceListSource
+from polo.prices.pricing import PriceTable
+from polo.prices.resource_costs import ResourceCostSource
+from polo.exporter import Exporter
 
 ACCOUNTS = [{"id": "111111111111", "name": "shop", "environment": "prod"},
             {"id": "222222222222", "name": "lab", "environment": "dev"},

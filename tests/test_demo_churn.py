@@ -9,11 +9,11 @@ from collections import Counter
 
 import pytest
 from conftest import make_config, use_fake_aws
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.demo.churn import BATCH_INSTANCES, Churn
 from polo.demo.estate import build_estate
 from polo.model import Inventory
-from polo.pricing import PriceTable
+from polo.prices.pricing import PriceTable
 from polo.sweep import Sweeper
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333", "444444444444")  # prod, dev, dev, dev

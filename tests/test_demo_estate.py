@@ -8,8 +8,9 @@ from collections import Counter, defaultdict
 import pytest
 
 from conftest import use_fake_aws
-from polo.aws import AwsAccess
-from polo.collectors import COLLECTORS, CollectContext
+from polo.aws.access import AwsAccess
+from polo.collectors.base import CollectContext
+from polo.collectors import COLLECTORS
 from polo.config import Account, AwsSettings
 from polo.demo.estate import build_estate
 

@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from conftest import ACCOUNT_A, assumed_client, free_port, make_config
-from polo.aws import AwsAccess
-from polo.exposition import Family
-from polo.server import serve
-from polo.service import Exporter
+from polo.aws.access import AwsAccess
+from polo.render.exposition import Family
+from polo.web.exporter_http import serve
+from polo.exporter import Exporter
 from polo.source import Source
 
 pytestmark = pytest.mark.e2e

@@ -122,7 +122,7 @@ def test_every_account_and_resource_type_is_exported(e2e):
 def test_every_priced_resource_has_a_cost_from_the_price_list(e2e):
     """Through the Price List API over HTTP (moto's server with the demo's Price List backend):
     nothing is left unpriced, and the prices came from the API, not only the shipped table."""
-    from polo.pricing import PRICED_TYPES
+    from polo.prices.pricing import PRICED_TYPES
 
     _, _, result = e2e
     parsed = families(result)

@@ -6,10 +6,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import require_binary
-from polo.api_stats import ApiStats
+from polo.aws.api_stats import ApiStats
 from polo.config import parse_config
-from polo.exposition import Family, render
-from polo.metrics import inventory_families, self_families
+from polo.render.exposition import Family, render
+from polo.render.inventory import inventory_families, self_families
 from polo.model import Inventory, Resource, TaskKey, TaskResult
 
 pytestmark = pytest.mark.fast

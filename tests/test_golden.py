@@ -19,15 +19,15 @@ import pytest
 from conftest import ACCOUNT_A, ACCOUNT_B, make_config
 from polo import cli
 from polo.actions.source import ActionSource
-from polo.aws import ApiStats, AwsAccess
-from polo.collectors import GIB
+from polo.aws.access import ApiStats, AwsAccess
+from polo.collectors.base import GIB
 from polo.costs.source import CostSource
 from polo.model import Inventory, Resource, TaskKey, TaskResult
-from polo.price_list_source import FILE_NAME as PRICE_CACHE
-from polo.price_list_source import PriceListSource
-from polo.pricing import PriceTable
-from polo.resource_costs import ResourceCostSource
-from polo.service import Exporter
+from polo.prices.price_list_source import FILE_NAME as PRICE_CACHE
+from polo.prices.price_list_source import PriceListSource
+from polo.prices.pricing import PriceTable
+from polo.prices.resource_costs import ResourceCostSource
+from polo.exporter import Exporter
 from polo.source import Source
 
 pytestmark = pytest.mark.fast

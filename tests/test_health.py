@@ -6,9 +6,9 @@ import boto3
 from botocore.awsrequest import AWSResponse
 
 from conftest import ACCOUNT_A, make_config
-from polo import service
-from polo.aws import AwsAccess
-from polo.service import Exporter
+from polo import exporter as running
+from polo.aws.access import AwsAccess
+from polo.exporter import Exporter
 
 
 def make_exporter(config, base_session=None):
@@ -18,14 +18,14 @@ def make_exporter(config, base_session=None):
 def test_health_turns_200_only_once_metrics_carry_the_sweep(moto, monkeypatch):
     exporter = make_exporter(make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"]))
     seen = []
-    real_render = service.render
+    real_render = running.render
 
     def render_and_look(families):
         payload = real_render(families)
         seen.append((exporter.health()[0], b"polo_resource_info" in exporter.payload.plain))
         return payload
 
-    monkeypatch.setattr(service, "render", render_and_look)
+    monkeypatch.setattr(running, "render", render_and_look)
     exporter.sweep_once()
     exporter.sweep_once()
     # while each sweep's payload was being built, health described the published one
@@ -41,7 +41,7 @@ def test_a_render_that_raises_makes_health_fail(moto, monkeypatch):
     def broken(families):
         raise RuntimeError("render bug")
 
-    monkeypatch.setattr(service, "render", broken)
+    monkeypatch.setattr(running, "render", broken)
     exporter.sweep_once()
     healthy, reason = exporter.health()
     assert not healthy and "render" in reason

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require_binary
-from polo import healthcheck
+from polo.web import healthcheck
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "exporter" / "Dockerfile"
@@ -105,7 +105,7 @@ def test_final_stages_run_as_a_non_root_user_after_installing(target):
 
 def test_healthcheck_uses_python_not_curl():
     [check] = [a for k, a in stages()["base"] if k == "HEALTHCHECK"]
-    assert check.endswith('CMD ["python", "-m", "polo.healthcheck"]')
+    assert check.endswith('CMD ["python", "-m", "polo.web.healthcheck"]')
     assert not re.search(r"\b(curl|wget)\b", re.sub(r"#.*", "", DOCKERFILE.read_text()))
 
 

@@ -5,9 +5,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import ACCOUNT_A, ACCOUNT_B, assumed_client, make_config
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.config import ConfigError, parse_config
-from polo.service import Exporter
+from polo.exporter import Exporter
 
 MANAGEMENT = ACCOUNT_A
 ORG_ROLE = f"arn:aws:iam::{MANAGEMENT}:role/PoloOrganizations"

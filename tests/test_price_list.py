@@ -11,12 +11,12 @@ import yaml
 
 from conftest import use_fake_aws
 from polo.config import parse_config
-from polo.exposition import render
+from polo.render.exposition import render
 from polo.model import GIB, Resource, Snapshot
-from polo.price_list import Query, on_demand_rate, price_from, query_for
-from polo.price_list_source import FILE_NAME, PriceListSource
-from polo.pricing import PRICE_LIST, PRICED_TYPES, TABLE, PriceTable
-from polo.resource_costs import ResourceCostSource
+from polo.prices.price_list import Query, on_demand_rate, price_from, query_for
+from polo.prices.price_list_source import FILE_NAME, PriceListSource
+from polo.prices.pricing import PRICE_LIST, PRICED_TYPES, TABLE, PriceTable
+from polo.prices.resource_costs import ResourceCostSource
 
 REPO = Path(__file__).resolve().parents[1]
 TABLE_PRICES = PriceTable.load()
@@ -99,7 +99,7 @@ def price_list(monkeypatch, tmp_path):
     """A PriceListSource over moto with the demo Price List, and a clock the test moves."""
     from moto import mock_aws
 
-    from polo.aws import AwsAccess
+    from polo.aws.access import AwsAccess
     from polo.demo.price_list import install_price_list
 
     use_fake_aws(monkeypatch)

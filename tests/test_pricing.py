@@ -4,11 +4,11 @@ import logging
 import pytest
 
 from conftest import ACCOUNT_A, make_config
-from polo.collectors import GIB
-from polo.labels import IDENTITY
+from polo.collectors.base import GIB
+from polo.render.labels import IDENTITY
 from polo.model import Resource, Snapshot
-from polo.pricing import PRICED_TYPES, PriceTable
-from polo.resource_costs import ResourceCostSource
+from polo.prices.pricing import PRICED_TYPES, PriceTable
+from polo.prices.resource_costs import ResourceCostSource
 
 pytestmark = pytest.mark.fast
 PRICES = PriceTable.load()
@@ -142,7 +142,7 @@ def test_cost_source_exports_estimates_and_counts_gaps_once_logged(caplog):
     unknown = [res("ec2_instance", resource_id=f"i-{n}", state="running", resource_class="x9.mega")
                for n in range(2)]
     snapshot = snapshot_of(known, *unknown, res("s3_bucket", resource_id="logs"))
-    with caplog.at_level(logging.WARNING, logger="polo.resource_costs"):
+    with caplog.at_level(logging.WARNING, logger="polo.prices.resource_costs"):
         first = samples(source.families(snapshot))
         second = samples(source.families(snapshot))
     assert first == second

@@ -7,10 +7,10 @@ import threading
 import pytest
 
 from conftest import ACCOUNT_A, make_config
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.config import split_listen_address
-from polo.server import accepts_gzip, serve
-from polo.service import Exporter
+from polo.web.exporter_http import accepts_gzip, serve
+from polo.exporter import Exporter
 
 
 @pytest.fixture

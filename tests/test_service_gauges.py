@@ -4,10 +4,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from polo.config import parse_config
-from polo.exposition import render
-from polo.metrics import inventory_families
+from polo.render.exposition import render
+from polo.render.inventory import inventory_families
 from polo.model import Inventory, Resource, TaskKey, TaskResult
-from polo.service_gauges import GAUGES
+from polo.render.service_gauges import GAUGES
 
 pytestmark = pytest.mark.fast
 ACCOUNT = "111111111111"

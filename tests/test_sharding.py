@@ -10,8 +10,8 @@ from conftest import make_config
 from polo.cli import make_exporter
 from polo.config import ConfigError, ShardSettings
 from polo.costs.source import CostSource
-from polo.server import landing_page
-from polo.sharding import shard_of
+from polo.web.exporter_http import landing_page
+from polo.accounts.sharding import shard_of
 
 ACCOUNTS = 5000
 MAX_TOTAL = 64

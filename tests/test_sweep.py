@@ -3,9 +3,9 @@ import boto3
 from botocore.awsrequest import AWSResponse
 
 from conftest import ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, assumed_client, make_config
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.model import TaskResult
-from polo.service import Exporter
+from polo.exporter import Exporter
 
 
 def error_reply(code, status=400):

@@ -18,9 +18,9 @@ import yaml
 
 from conftest import ACCOUNT_A, free_port, make_config, require_binary
 from polo.cli import make_exporter
-from polo import healthcheck
+from polo.web import healthcheck
 from polo.config import ConfigError
-from polo.server import serve
+from polo.web.exporter_http import serve
 from polo.web.web_config import load_web_config
 
 USER, PASSWORD = "prometheus", "s3cret-scrape"

@@ -19,14 +19,14 @@ from importlib import resources
 
 from polo import __version__
 from polo.actions.source import ActionSource
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.config import Config, ConfigError, load_config, split_listen_address
 from polo.costs.source import CostSource
-from polo.price_list_source import PriceListSource
-from polo.pricing import PriceTable
-from polo.resource_costs import ResourceCostSource
-from polo.server import serve
-from polo.service import Exporter, Starting
+from polo.prices.price_list_source import PriceListSource
+from polo.prices.pricing import PriceTable
+from polo.prices.resource_costs import ResourceCostSource
+from polo.web.exporter_http import serve
+from polo.exporter import Exporter, Starting
 from polo.source import Source
 from polo.web.server import ConnectionErrors, cannot_listen
 from polo.web.web_config import WebConfig, load_web_config, scheme

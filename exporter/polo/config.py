@@ -14,8 +14,9 @@ from typing import Any, Literal, NoReturn, overload
 
 import yaml
 
-from polo.model import COLLECTOR_NAMES
+from polo.accounts.sharding import shard_of
 from polo.config_yaml import YamlProblem, load_yaml
+from polo.model import COLLECTOR_NAMES
 
 DEFAULT_LISTEN_ADDRESS = "0.0.0.0:19881"
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
@@ -105,8 +106,6 @@ class ShardSettings:
     total: int = 1
 
     def owns(self, account_id: str) -> bool:
-        from polo.sharding import shard_of
-
         return self.total == 1 or shard_of(account_id, self.total) == self.index
 
 

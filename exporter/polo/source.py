@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Iterable
 
 if TYPE_CHECKING:
-    from polo.aws import AwsAccess
+    from polo.aws.access import AwsAccess
     from polo.config import Config
-    from polo.exposition import Family
+    from polo.render.exposition import Family
     from polo.model import Snapshot
 
 

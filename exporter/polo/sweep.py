@@ -13,8 +13,9 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from polo.aws import AssumeRoleError, AwsAccess, error_code
-from polo.collectors import COLLECTORS, CollectContext
+from polo.aws.access import AssumeRoleError, AwsAccess, error_code
+from polo.collectors.base import CollectContext
+from polo.collectors import COLLECTORS
 from polo.config import Account, Config
 from polo.model import TaskKey, TaskResult
 

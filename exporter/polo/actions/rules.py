@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
 from polo.config import ActionSettings
-from polo.first_seen import Key
+from polo.actions.first_seen import Key
 from polo.model import GIB, Resource, Snapshot
-from polo.pricing import PriceTable
+from polo.prices.pricing import PriceTable
 
 DAY = 86400.0
 # Conditions the first-seen memory ages, when AWS gives no time for them.

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from polo import first_seen
+from polo.actions import first_seen
 from polo.actions.rules import Finding, evaluate
 from polo.config import Config
-from polo.exposition import Family, label_string
-from polo.first_seen import Key
-from polo.labels import AccountNames, identity_labels
+from polo.render.exposition import Family, label_string
+from polo.actions.first_seen import Key
+from polo.render.labels import AccountNames, identity_labels
 from polo.model import Snapshot
-from polo.pricing import PriceTable
+from polo.prices.pricing import PriceTable
 from polo.source import Source
 
 ACTION_LABELS = ("action", "reason")

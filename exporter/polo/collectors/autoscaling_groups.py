@@ -13,7 +13,7 @@ are priced as such; the group itself costs nothing.
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "autoscaling_groups"

@@ -13,7 +13,7 @@ when the group never expires its events. `resource_class` is the log group class
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, map_tags, paginate
+from polo.collectors.base import CollectContext, map_tags, paginate
 from polo.model import Resource
 
 NAME = "cloudwatch_log_groups"

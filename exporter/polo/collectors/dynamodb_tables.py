@@ -13,7 +13,7 @@ by AWS about every six hours; global secondary indexes' capacity is not included
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "dynamodb_tables"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from polo.collectors import GIB, CollectContext, paginate
+from polo.collectors.base import GIB, CollectContext, paginate
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "ebs_snapshots"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "ec2_instances"

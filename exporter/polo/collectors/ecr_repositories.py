@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from polo.collectors import CollectContext, paginate
-from polo.errors import error_code
+from polo.collectors.base import CollectContext, paginate
+from polo.aws.errors import error_code
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "ecr_repositories"

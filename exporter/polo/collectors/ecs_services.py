@@ -15,7 +15,7 @@ subnet of an awsvpc network configuration.
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "ecs_services"

@@ -12,7 +12,7 @@ not anything runs on it; `parent_id` is the cluster's VPC, else the account.
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, map_tags, paginate
+from polo.collectors.base import CollectContext, map_tags, paginate
 from polo.model import Resource, timestamp
 
 NAME = "eks_clusters"

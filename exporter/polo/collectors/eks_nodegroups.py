@@ -13,7 +13,7 @@ cluster's name (an eks_cluster's resource_id). `resource_class` is the instance 
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, map_tags, paginate
+from polo.collectors.base import CollectContext, map_tags, paginate
 from polo.model import Resource, timestamp
 
 NAME = "eks_nodegroups"

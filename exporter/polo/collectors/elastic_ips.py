@@ -13,7 +13,7 @@ instance, else the NAT gateway, else ''. AWS gives addresses no creation time.
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.model import Resource, tag_dict
 
 NAME = "elastic_ips"

@@ -11,7 +11,7 @@ listed as clusters of their own; `parent_id` is the replication group, else the 
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "elasticache_clusters"

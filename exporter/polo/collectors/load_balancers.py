@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Mapping
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.model import EMPTY, Resource, tag_dict, timestamp
 
 NAME = "load_balancers"

@@ -14,8 +14,8 @@ from typing import Hashable, Mapping, Sequence, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from polo.collectors import paginate
-from polo.errors import error_code
+from polo.collectors.base import paginate
+from polo.aws.errors import error_code
 
 WINDOW = dt.timedelta(days=7)
 QUERIES_PER_CALL = 500  # GetMetricData's limit

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.collectors.metric_sums import weekly_sums
 from polo.model import Resource, tag_dict, timestamp
 

@@ -15,7 +15,7 @@ Yields, e.g.:
 """
 from __future__ import annotations
 
-from polo.collectors import GIB, CollectContext
+from polo.collectors.base import GIB, CollectContext
 from polo.model import Resource, tag_dict
 
 NAME = "opensearch_domains"

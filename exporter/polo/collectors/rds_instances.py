@@ -11,7 +11,7 @@ Yields, e.g.:
 """
 from __future__ import annotations
 
-from polo.collectors import GIB, CollectContext, paginate
+from polo.collectors.base import GIB, CollectContext, paginate
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "rds_instances"

@@ -20,7 +20,7 @@ or a timeout): the endpoints are still reported, the failure is logged as a warn
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.collectors.metric_sums import weekly_sums
 from polo.model import Resource, tag_dict, timestamp
 

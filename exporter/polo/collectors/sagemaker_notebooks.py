@@ -14,7 +14,7 @@ account.
 """
 from __future__ import annotations
 
-from polo.collectors import GIB, CollectContext, paginate
+from polo.collectors.base import GIB, CollectContext, paginate
 from polo.model import Resource, tag_dict, timestamp
 
 NAME = "sagemaker_notebooks"

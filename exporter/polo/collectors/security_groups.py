@@ -16,7 +16,7 @@ AWS gives security groups no state and no creation time.
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.model import Resource, tag_dict
 
 NAME = "security_groups"

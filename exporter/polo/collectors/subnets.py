@@ -9,7 +9,7 @@ AWS gives subnets no creation time, so `created` is always None.
 """
 from __future__ import annotations
 
-from polo.collectors import CollectContext, paginate
+from polo.collectors.base import CollectContext, paginate
 from polo.model import Resource, tag_dict
 
 NAME = "subnets"

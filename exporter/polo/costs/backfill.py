@@ -13,13 +13,13 @@ import os
 import sys
 
 from polo.atomic import write_atomically
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.config import Config
 from polo.costs.budget import midnight_utc
 from polo.costs.explorer import REQUEST_COST_USD
 from polo.costs.source import DAILY_HELP, SERVICE_LABELS, CostSource
-from polo.exposition import escape, format_value, label_string
-from polo.labels import AccountNames
+from polo.render.exposition import escape, format_value, label_string
+from polo.render.labels import AccountNames
 
 EXIT_USAGE = 2
 NAME = "polo_cost_daily_usd"

@@ -7,7 +7,7 @@ import math
 import threading
 from collections import Counter
 
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.config import Account
 
 CE_REGION = "us-east-1"  # Cost Explorer has a single endpoint

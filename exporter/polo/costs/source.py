@@ -12,13 +12,13 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from polo.aws import AwsAccess, error_code
+from polo.aws.access import AwsAccess, error_code
 from polo.config import Account, Config
 from polo.costs import budget
 from polo.costs.explorer import REQUEST_COST_USD, CostExplorer, RequestCounter
 from polo.costs.store import CostStore
-from polo.exposition import Family, label_string
-from polo.labels import ACCOUNT_LABELS, AccountNames
+from polo.render.exposition import Family, label_string
+from polo.render.labels import ACCOUNT_LABELS, AccountNames
 from polo.source import Source
 
 log = logging.getLogger(__name__)

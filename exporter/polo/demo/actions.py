@@ -25,9 +25,9 @@ from typing import Any, Iterable, Sequence
 from moto.backends import get_backend
 from moto.core.utils import iso_8601_datetime_with_milliseconds
 
-from polo import first_seen
+from polo.actions import first_seen
 from polo.actions.rules import DAY, IN_SERVICE, NO_HEALTHY_TARGETS, NO_NODES, UNATTACHED
-from polo.collectors import GIB
+from polo.collectors.base import GIB
 from polo.demo.estate import account_client_factory, tag_spec, tags
 from polo.demo.services import LIFECYCLE, image_manifest
 

@@ -34,7 +34,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
 
-from polo.pricing import PriceTable
+from polo.prices.pricing import PriceTable
 
 SERVICE = "pricing"
 MAX_RESULTS = 100

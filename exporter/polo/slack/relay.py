@@ -19,7 +19,7 @@ from pathlib import Path
 
 from polo import __version__
 from polo.config import ConfigError, parse_duration, split_listen_address
-from polo.exposition import CONTENT_TYPE
+from polo.render.exposition import CONTENT_TYPE
 from polo.slack import runbooks
 from polo.slack.delivery import Delivery, make_client
 from polo.slack.messages import Links

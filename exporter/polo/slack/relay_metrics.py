@@ -5,7 +5,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
-from polo.exposition import Family, label_string, render
+from polo.render.exposition import Family, label_string, render
 from polo.web.server import ConnectionErrors
 
 COUNTERS = {

@@ -21,7 +21,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from polo.config import ConfigError
-from polo.exposition import Family, label_string
+from polo.render.exposition import Family, label_string
 from polo.web.web_config import WebConfig, secured
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The AWS Price List Query API, pure part: which GetProducts query answers a price key, and
 how to read the price out of the products it returns.
 
-A price key is what polo.pricing asks for: (region, kind, *classes). Each kind maps to one
+A price key is what polo.prices.pricing asks for: (region, kind, *classes). Each kind maps to one
 query: a service code plus TERM_MATCH filters (region code, product family, instance type and
 the like; Linux, shared tenancy and no pre-installed software for EC2 compute) and a pattern
 the product's usage type must contain. Usage types carry a region prefix (USE1-, EU-, APS2-, ...)
@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from polo.pricing import PriceKey
+from polo.prices.pricing import PriceKey
 
 EC2_LINUX_ON_DEMAND = {"operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA",
                        "capacitystatus": "Used", "licenseModel": "No License required"}
@@ -30,7 +30,7 @@ CACHE_ENGINES = {"redis": "Redis", "memcached": "Memcached", "valkey": "Valkey"}
 OPENSEARCH_STORAGE = {"gp2": "GP2", "gp3": "GP3", "io1": "PIOPS-Storage", "standard": "Magnetic"}
 ELB_FAMILIES = {"application": "Load Balancer-Application", "network": "Load Balancer-Network",
                 "gateway": "Load Balancer-Gateway"}
-# Units AWS lists a price in, and the factor to the unit polo.pricing uses.
+# Units AWS lists a price in, and the factor to the unit polo.prices.pricing uses.
 UNIT_FACTORS = {"GiBps-mo": 1 / 1024}  # gp3 throughput: polo prices per MiB/s-month
 IO2_TIER_CEILINGS = (32000, 64000, None)  # IOPS per volume where each io2 tier ends
 

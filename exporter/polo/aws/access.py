@@ -15,9 +15,9 @@ from botocore.credentials import (
     AssumeRoleCredentialFetcher, CredentialProvider, CredentialResolver, DeferredRefreshableCredentials,
 )
 
-from polo.api_stats import ApiStats
+from polo.aws.api_stats import ApiStats
 from polo.config import Account, AwsSettings
-from polo.errors import CodedError, error_code
+from polo.aws.errors import CodedError, error_code
 
 __all__ = ["AssumeRoleError", "ApiStats", "AwsAccess", "error_code"]
 

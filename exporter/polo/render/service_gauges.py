@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from polo.exposition import Family, label_string
-from polo.labels import AccountNames, identity_labels
+from polo.render.exposition import Family, label_string
+from polo.render.labels import AccountNames, identity_labels
 from polo.model import Resource
 
 DAY = 86400

@@ -1,7 +1,7 @@
 """List-price estimates of what a resource costs a month.
 
 Prices come from two places, asked in this order for every (region, kind, class) key:
-the AWS Price List API's answers cached in state_dir (polo.price_list_source fetches them in
+the AWS Price List API's answers cached in state_dir (polo.prices.price_list_source fetches them in
 the background, never on a scrape), then the table shipped in polo/data/prices.json (AWS's
 public on-demand prices for two regions; its "source" and "as_of" say which). The bigger
 services (EKS, ElastiCache, OpenSearch, SageMaker, DynamoDB, ECR, CloudWatch Logs) are
@@ -47,7 +47,7 @@ class PriceTable:
     rds_engine_aliases: Mapping[str, str]
     rds_multi_az_factor: float
     # Prices read from the AWS Price List API, asked before the table: PriceKey -> a price
-    # (or a list of tiers). polo.price_list_source keeps it current from the keys in `asked`:
+    # (or a list of tiers). polo.prices.price_list_source keeps it current from the keys in `asked`:
     # every key looked up since it last looked, so exactly what the inventory needs.
     price_list: Mapping[PriceKey, Any] = field(default_factory=dict, compare=False)
     asked: set[PriceKey] | None = field(default=None, compare=False)

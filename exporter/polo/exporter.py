@@ -11,12 +11,12 @@ import time
 from dataclasses import replace
 from typing import Callable, Iterable
 
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.config import Config, ConfigError, load_config
-from polo.exposition import Family, Payload, render
-from polo.metrics import InventorySource, SelfSource
+from polo.render.exposition import Family, Payload, render
+from polo.render.inventory import InventorySource, SelfSource
 from polo.model import Inventory, Snapshot
-from polo.roster import Roster
+from polo.accounts.roster import Roster
 from polo.source import Source
 from polo.sweep import GLOBAL, SweepCancelled, Sweeper, failure_summary
 from polo.web.server import ConnectionErrors

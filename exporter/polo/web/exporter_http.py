@@ -5,7 +5,7 @@ import html
 from typing import Any
 
 from polo import __version__
-from polo.exposition import CONTENT_TYPE
+from polo.render.exposition import CONTENT_TYPE
 from polo.web.server import ConnectionErrors, Handler, Server, listen
 from polo.web.web_config import WebConfig
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from polo.exposition import escape, label_string
+from polo.render.exposition import escape, label_string
 
 if TYPE_CHECKING:
     from polo.config import Config

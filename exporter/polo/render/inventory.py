@@ -9,12 +9,12 @@ import platform
 from collections import defaultdict
 
 from polo import __version__
-from polo.api_stats import ApiStats
+from polo.aws.api_stats import ApiStats
 from polo.config import Config, tag_label_name
-from polo.exposition import Family, label_string
-from polo.labels import ACCOUNT_LABELS, AccountNames, identity_labels
+from polo.render.exposition import Family, label_string
+from polo.render.labels import ACCOUNT_LABELS, AccountNames, identity_labels
 from polo.model import Resource, Snapshot
-from polo.service_gauges import service_families
+from polo.render.service_gauges import service_families
 from polo.source import Source
 
 

@@ -1,4 +1,4 @@
-"""`python -m polo.healthcheck [URL]`: the container HEALTHCHECK, with no curl in slim images.
+"""`python -m polo.web.healthcheck [URL]`: the container HEALTHCHECK, with no curl in slim images.
 
 Exit 0 when URL (default $POLO_HEALTHCHECK_URL, else the exporter's /healthz on loopback)
 answers 200, else 1 with the reason on stderr. A loopback self-check over TLS does not verify

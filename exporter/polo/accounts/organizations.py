@@ -12,9 +12,9 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
-from polo.aws import AwsAccess, error_code
+from polo.aws.access import AwsAccess, error_code
 from polo.config import ENVIRONMENTS, Account, AwsSettings, OrganizationsSettings
-from polo.exposition import Family, label_string
+from polo.render.exposition import Family, label_string
 
 log = logging.getLogger(__name__)
 ACTIVE = "ACTIVE"

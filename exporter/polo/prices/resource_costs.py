@@ -13,10 +13,10 @@ import logging
 from collections import Counter
 
 from polo.config import Config
-from polo.exposition import Family, label_string
-from polo.labels import AccountNames, identity_labels
+from polo.render.exposition import Family, label_string
+from polo.render.labels import AccountNames, identity_labels
 from polo.model import Snapshot
-from polo.pricing import PRICED_TYPES, PriceTable
+from polo.prices.pricing import PRICED_TYPES, PriceTable
 from polo.source import Source
 
 log = logging.getLogger(__name__)

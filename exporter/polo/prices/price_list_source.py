@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from polo.atomic import write_atomically
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.config import Account, Config
-from polo.errors import error_code
-from polo.exposition import Family
+from polo.aws.errors import error_code
+from polo.render.exposition import Family
 from polo.model import Snapshot
-from polo.price_list import parse_items, price_from, query_for
-from polo.pricing import PriceKey, PriceTable
+from polo.prices.price_list import parse_items, price_from, query_for
+from polo.prices.pricing import PriceKey, PriceTable
 from polo.source import Source
 
 log = logging.getLogger(__name__)

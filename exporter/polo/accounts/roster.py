@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from polo.aws import AwsAccess
+from polo.aws.access import AwsAccess
 from polo.config import Account, Config
-from polo.exposition import Family, label_string
-from polo.labels import ACCOUNT_LABELS
-from polo.organizations import AccountDiscovery
+from polo.render.exposition import Family, label_string
+from polo.render.labels import ACCOUNT_LABELS
+from polo.accounts.organizations import AccountDiscovery
 
 
 class Roster:

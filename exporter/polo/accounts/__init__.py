@@ -1,0 +1,1 @@
+"""Which accounts a sweep covers: AWS Organizations discovery, the roster, shards."""

@@ -1,0 +1,1 @@
+"""From a snapshot to exposition bytes: metric families, labels, the text format."""
