@@ -125,7 +125,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     """A listen backlog of 128, not the standard library's 5: with 5, a burst of concurrent
-    scrapes left most connections in SYN retries for up to a minute (tests/test_drills.py)."""
+    scrapes left most connections in SYN retries for up to a minute (tests/e2e/test_drills.py)."""
 
     request_queue_size = 128
     daemon_threads = True

@@ -1,0 +1,298 @@
+"""Grafana dashboards: the committed JSON is what grafana/generate.py writes, every panel is
+described and has a unit, and every query of every panel and variable answers with data from a
+real Prometheus scraping the demo, with the cost history backfilled since the golden date."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+from support import grafana_sim as gs
+import pytest
+from support.stack import REPO
+
+CONTRACT_UIDS = {"polo-overview", "polo-resources", "polo-diagram", "polo-costs", "polo-budget",
+                 "polo-actions", "polo-analytics", "polo-exporter"}
+BOARDS = gs.load_dashboards()
+NODE_FIELDS = {"id", "title", "subtitle", "mainstat", "color", "detail__account", "detail__region",
+               "detail__state", "detail__resource_id"}
+EDGE_FIELDS = {"id", "source", "target"}
+METRIC = re.compile(r"\bpolo_[a-z0-9_]+\b")
+
+
+def generator():
+    sys.path.insert(0, str(REPO / "grafana"))
+    import generate
+    return generate
+
+
+def all_exprs(board: dict) -> list[str]:
+    exprs = [t["expr"] for p in gs.panels(board) for t in p.get("targets", [])]
+    return exprs + [v["query"] for v in board["templating"].get("list", []) if v["type"] == "query"]
+
+
+# --- fast checks ------------------------------------------------------------------------------------
+
+def test_committed_json_is_what_the_generator_writes(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "grafana" / "generate.py"), "--out", str(tmp_path)],
+                            capture_output=True, text=True, check=True)
+    assert "wrote 8 dashboards" in result.stdout
+    written = {p.name: p.read_bytes() for p in tmp_path.glob("*.json")}
+    committed = {p.name: p.read_bytes() for p in gs.DASHBOARDS.glob("*.json")}
+    assert written == committed, "run: python grafana/generate.py"
+
+
+def test_check_mode_names_a_file_that_differs(tmp_path):
+    generator().main(["--out", str(tmp_path)])
+    (tmp_path / "polo-costs.json").write_text("{}\n")
+    result = subprocess.run([sys.executable, str(REPO / "grafana" / "generate.py"), "--check", "--out", str(tmp_path)],
+                            check=False, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "polo-costs.json" in result.stderr and "polo-budget.json" not in result.stderr
+
+
+def test_uids_tags_links_and_time_ranges_are_fixed():
+    assert {b["uid"] for b in BOARDS.values()} == CONTRACT_UIDS
+    for name, board in BOARDS.items():
+        assert name == board["uid"], "file name follows the uid"
+        assert "polo" in board["tags"] and len(board["tags"]) >= 2
+        assert board["time"]["to"] == "now"
+        links = board["links"]
+        assert links and all(link["includeVars"] and link["keepTime"] for link in links)
+        ids = [p["id"] for p in board["panels"]]
+        assert ids == list(range(1, len(ids) + 1))
+
+
+def test_every_panel_has_a_description_a_unit_and_the_fixed_datasource():
+    for board in BOARDS.values():
+        for panel in gs.panels(board):
+            where = f"{board['uid']} / {panel['title']}"
+            assert len(panel.get("description", "")) > 20, where
+            assert panel["fieldConfig"]["defaults"].get("unit"), where
+            assert panel["datasource"] == {"type": "prometheus", "uid": "polo-prometheus"}, where
+            assert panel["targets"], where
+    for variable in (v for b in BOARDS.values() for v in b["templating"].get("list", []) if v["type"] == "query"):
+        assert variable["datasource"]["uid"] == "polo-prometheus"
+
+
+def test_overview_stats_link_to_the_dashboard_behind_them():
+    for panel in gs.panels(BOARDS["polo-overview"]):
+        urls = [link["url"] for link in panel.get("links", [])]
+        assert len(urls) == 1, panel["title"]
+        uid = re.match(r"/d/([\w-]+)\?", urls[0]).group(1)
+        assert uid in CONTRACT_UIDS - {"polo-overview"}
+        assert "${__all_variables}" in urls[0] and "${__url_time_range}" in urls[0]
+
+
+def test_queries_read_only_documented_metrics():
+    documented = set(re.findall(r"^\| `(polo_[a-z0-9_]+)`", (REPO / "docs" / "metrics.md").read_text(), re.MULTILINE))
+    assert len(documented) > 30
+    used = {m for b in BOARDS.values() for e in all_exprs(b) for m in METRIC.findall(e)}
+    assert used - documented == set()
+    assert len(used) > 25
+
+
+def test_provisioning_points_at_the_dashboards_and_the_fixed_datasource():
+    import yaml
+
+    datasource = yaml.safe_load((REPO / "grafana/provisioning/datasources/polo.yml").read_text())["datasources"][0]
+    assert (datasource["uid"], datasource["type"], datasource["url"]) == (
+        "polo-prometheus", "prometheus", "http://prometheus:9090")
+    assert datasource["jsonData"]["timeInterval"] == f"{int(gs.SCRAPE_INTERVAL)}s"
+    provider = yaml.safe_load((REPO / "grafana/provisioning/dashboards/polo.yml").read_text())["providers"][0]
+    assert provider["folder"] == "Polo" and provider["type"] == "file"
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards/polo"
+
+
+# --- proof on real data -------------------------------------------------------------------------------
+
+# Panels listing problems the demo does not have: with every option selected they must be empty.
+EMPTY_WHEN_HEALTHY = {("polo-actions", "Findings that cannot be priced")}
+
+
+def prove(prometheus, board: dict, pick: str, need_data: bool) -> int:
+    """Run every query of `board` as Grafana would; returns how many ran."""
+    now = time.time()
+    start, end = gs.time_range(board, now)
+    values = gs.variable_values(prometheus, board, start, end, pick)
+    failures = []
+    ran = 0
+    for query in gs.queries(board):
+        for copy in gs.repeated(query, values):
+            ran += 1
+            try:
+                result = gs.run(prometheus, query, copy, start, end)
+            except AssertionError as err:
+                failures.append(f"{query.panel} [{query.ref}]: rejected: {err}")
+                continue
+            if need_data and (board["uid"], query.panel) in EMPTY_WHEN_HEALTHY:
+                if result:  # the demo prices every finding: this panel lists the gaps
+                    failures.append(f"{query.panel} [{query.ref}]: data where the demo has none: {result[:3]}")
+            elif need_data and not result:
+                failures.append(f"{query.panel} [{query.ref}]: no data for {query.expr}")
+    assert not failures, f"{board['uid']} ({pick} values):\n" + "\n".join(failures)
+    return ran
+
+
+@pytest.fixture(scope="module")
+def prometheus(demo_prometheus):
+    gs.wait_for_churn(demo_prometheus)  # Analytics shows deletions
+    return demo_prometheus
+
+
+@pytest.mark.parametrize("uid", sorted(CONTRACT_UIDS))
+def test_every_query_returns_data_with_every_option_selected(prometheus, uid):
+    assert prove(prometheus, BOARDS[uid], "all", need_data=True) > 0
+
+
+@pytest.mark.parametrize("uid", sorted(CONTRACT_UIDS))
+def test_every_query_is_accepted_with_the_first_option_of_each_variable(prometheus, uid):
+    prove(prometheus, BOARDS[uid], "first", need_data=False)
+
+
+def test_variables_have_real_values(prometheus):
+    for board in BOARDS.values():
+        start, end = gs.time_range(board, time.time())
+        for name, value in gs.variable_values(prometheus, board, start, end).items():
+            assert isinstance(value, str) or value, f"{board['uid']}: ${name}"
+
+
+def node_graph(prometheus, values=None):
+    board = BOARDS["polo-diagram"]
+    (panel,) = gs.panels(board)
+    start, end = gs.time_range(board, time.time())
+    values = values or gs.variable_values(prometheus, board, start, end)
+    frames = {f.ref: f for f in gs.panel_frames(prometheus, board, panel, values, start, end)}
+    return frames["nodes"], frames["edges"]
+
+
+def test_node_graph_frames_have_the_exact_fields_and_edges_join_nodes(prometheus):
+    nodes, edges = node_graph(prometheus)
+    assert set(nodes.fields) == NODE_FIELDS
+    assert set(edges.fields) == EDGE_FIELDS
+    ids = nodes.fields["id"]
+    assert len(ids) == len(set(ids)) and 0 < len(ids) <= 1500
+    assert all(isinstance(v, float) for v in nodes.fields["mainstat"]) and max(nodes.fields["mainstat"]) > 0
+    assert all(nodes.fields["title"]) and all(c.startswith("#") for c in nodes.fields["color"])
+    assert edges.length == len(ids) - len({r["id"] for r in nodes.rows() if r["subtitle"].startswith("account")})
+    known = set(ids)
+    for edge in edges.rows():
+        assert edge["source"] in known and edge["target"] in known, edge
+    kinds = {r["subtitle"].split()[0] for r in nodes.rows()}
+    assert kinds == {"account", "vpc", "subnet", "ec2_instance", "ebs_volume", "nat_gateway", "load_balancer",
+                     "rds_instance"}
+
+
+def test_node_graph_follows_the_account_and_vpc_variables(prometheus):
+    vpc = prometheus.query('polo_resource_info{resource_type="vpc", account="controller", region="us-east-1"}')[0]
+    values = {"environment": ["prod"], "account": ["controller"], "region": ".*",
+              "vpc": [vpc["metric"]["resource_id"]]}
+    nodes, edges = node_graph(prometheus, values)
+    assert 5 < nodes.length < 100
+    assert set(nodes.fields["detail__account"]) == {"controller"}
+    assert {r["detail__resource_id"] for r in nodes.rows() if r["subtitle"].startswith("vpc")} == {
+        vpc["metric"]["resource_id"]}
+    assert {e["source"] for e in edges.rows()} <= set(nodes.fields["id"])
+
+
+def resources_table(prometheus, search: str = ""):
+    board = BOARDS["polo-resources"]
+    panel = next(p for p in gs.panels(board) if p["type"] == "table")
+    start, end = gs.time_range(board, time.time())
+    values = {**gs.variable_values(prometheus, board, start, end), "search": search}
+    (frame,) = gs.panel_frames(prometheus, board, panel, values, start, end)
+    return panel, frame
+
+
+def test_resource_table_joins_created_time_and_cost_and_links_every_row_to_its_console_page(prometheus):
+    sys.path.insert(0, str(REPO / "grafana"))
+    from boards.console import PAGES, console_page
+
+    panel, frame = resources_table(prometheus)
+    rows = frame.rows()
+    assert len(rows) == len(prometheus.query("polo_resource_info"))
+    types = {r["resource_type"] for r in rows}
+    assert types == set(PAGES), "every demo resource type is in the table and has a console page"
+    account_ids = {s["metric"]["account"]: s["metric"]["account_id"] for s in prometheus.query("polo_account_info")}
+    for row in rows:
+        url = console_page(row["resource_type"], row["region"], account_ids[row["account"]], row["resource_id"])
+        assert row["console_url"] == url, row
+        assert url.startswith("https://") and row["region"] in url
+    instance = next(r for r in rows if r["resource_type"] == "ec2_instance")
+    assert instance["console_url"] == (f"https://{instance['region']}.console.aws.amazon.com/ec2/home?region="
+                                       f"{instance['region']}#InstanceDetails:instanceId={instance['resource_id']}")
+    names = gs.display_names(panel)
+    created, cost = (next(n for n, shown in names.items() if shown == s) for s in ("Created", "Monthly cost"))
+    dated = [r for r in rows if r["resource_type"] == "ebs_volume"]
+    assert dated and all(r[created] and r[created] > 1e12 for r in dated), "created time in ms"
+    assert all(r[cost] is not None for r in rows if r["resource_type"] == "ec2_instance")
+    assert all(r[cost] is None for r in rows if r["resource_type"] == "vpc")
+    tags = {name for name in frame.fields if name.startswith("tag_")}  # whatever tag labels the data has
+    assert tags == {"tag_team", "tag_service"}  # no demo resource has an Environment tag
+    assert {gs.regex_renames(panel, name) for name in tags} == {"team tag", "service tag"}
+    link = next(o for o in panel["fieldConfig"]["overrides"] if o["matcher"]["options"] == "Name")
+    assert link["properties"][0]["value"][0]["url"] == "${__data.fields.console_url}"
+
+
+def test_resource_search_matches_name_or_id_case_insensitively(prometheus):
+    _, by_name = resources_table(prometheus, "API")
+    assert by_name.length and all("api" in (r["name"] + r["resource_id"]).lower() for r in by_name.rows())
+    rows = by_name.rows()
+
+    def matches(tail: str) -> int:
+        return sum(tail in (r["name"] + r["resource_id"]).lower() for r in rows)
+
+    # the id whose tail is rarest among the matches (ids of one service can share long suffixes)
+    some_id = min((r["resource_id"] for r in rows), key=lambda i: matches(i[-8:].lower()))
+    _, by_id = resources_table(prometheus, some_id[-8:])
+    assert some_id in by_id.fields["resource_id"]
+    assert by_id.length < by_name.length
+
+
+@pytest.mark.parametrize("typed", ["(", "[a", "a.b", 'a"b', "x\\y", "/", "*", "+api", "{1"])
+def test_resource_search_takes_regex_characters_literally(prometheus, typed):
+    """Typing `(` once made every query of the dashboard a PromQL parse error."""
+    board = BOARDS["polo-resources"]
+    start, end = gs.time_range(board, time.time())
+    values = {**gs.variable_values(prometheus, board, start, end), "search": typed}
+    for query in gs.queries(board):
+        for copy in gs.repeated(query, values):
+            gs.run(prometheus, query, copy, start, end)  # accepted by Prometheus
+    _, found = resources_table(prometheus, typed)
+    assert all(typed.lower() in (r["name"] + r["resource_id"]).lower() for r in found.rows()), typed
+
+
+def test_the_missing_tag_panels_follow_the_tag_keys_in_the_data(prometheus):
+    board = BOARDS["polo-resources"]
+    start, end = gs.time_range(board, time.time())
+    values = gs.variable_values(prometheus, board, start, end)
+    # the demo's tags.labels, Environment too, though no resource carries it (Prometheus keeps
+    # no empty label, so label_names(polo_resource_info) would miss the most missing tag)
+    assert values["tag"] == ["tag_Environment", "tag_service", "tag_team"]
+    [query] = [q for q in gs.queries(board) if q.repeat == "tag"]
+    for copy in gs.repeated(query, values):
+        (tag,) = copy["tag"]
+        missing = {s["metric"]["resource_type"]: float(s["value"][1])
+                   for s in gs.run(prometheus, query, copy, start, end)}
+        assert sum(missing.values()) == len(prometheus.query(f'polo_resource_info{{{tag}=""}}')) > 0, tag
+
+
+def test_daily_cost_panels_read_each_backfilled_day_once(prometheus):
+    """The per-day expression on its 1-day step gives, at midnight D+1, exactly day D's
+    backfilled total; the live series (yesterday's figure) agrees with yesterday's history, so
+    the seam between the two neither doubles nor drops a day."""
+    sys.path.insert(0, str(REPO / "grafana"))
+    from boards.common import daily_cost
+
+    today = time.time() // gs.DAY * gs.DAY
+    days = 60
+    every_account = 'account=~".*"'
+    series = prometheus.query_range(f"sum({daily_cost(every_account)})", today - days * gs.DAY, today, gs.DAY)
+    (points,) = [s["values"] for s in series]
+    assert len(points) == days + 1
+    for midnight, value in points:
+        day_total = prometheus.query('sum(polo_cost_daily_usd{job=""})', time=midnight - 1)
+        assert float(value) == pytest.approx(float(day_total[0]["value"][1]), rel=1e-9)
+    live = prometheus.query('sum(polo_cost_daily_usd{job="polo"})')
+    assert float(live[0]["value"][1]) == pytest.approx(float(points[-1][1]), rel=1e-6)

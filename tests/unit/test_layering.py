@@ -1,0 +1,97 @@
+"""The package's layers: which part of polo may import which, no import cycle anywhere, and a
+pure core (model, config, rules, prices, rendering) that imports no AWS code, so it stays fast
+to import and testable without an AWS SDK; only the edge (aws/, collectors/, costs/, the Price
+List source, accounts/) talks to AWS."""
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+
+PACKAGE = Path(__file__).resolve().parents[2] / "exporter" / "polo"
+# Each part of polo (a top-level module or subpackage) and the parts it may import. The running
+# exporter (exporter, web, cli) sits on the edge (aws, collectors, costs, accounts, sweep), which
+# sits on the core; slack/ shares only the HTTP shell and the text format; only the command
+# line chooses the demo, and nothing imports the command line.
+ALLOWED = {
+    "__main__": {"cli"},
+    "__init__": set(),
+    "atomic": set(),
+    "config_yaml": set(),
+    "model": set(),
+    "config": {"accounts", "config_yaml", "model"},
+    "source": {"aws", "config", "model", "render"},
+    "render": {"__init__", "aws", "config", "model", "source"},
+    "prices": {"atomic", "aws", "config", "model", "render", "source"},
+    "actions": {"atomic", "config", "model", "prices", "render", "source"},
+    "aws": {"config"},
+    "accounts": {"aws", "config", "render"},
+    "collectors": {"aws", "model"},
+    "costs": {"atomic", "aws", "config", "render", "source"},
+    "sweep": {"aws", "collectors", "config", "model"},
+    "exporter": {"accounts", "aws", "config", "model", "render", "source", "sweep", "web"},
+    "web": {"__init__", "config", "config_yaml", "render"},
+    "slack": {"__init__", "atomic", "config", "render", "web"},
+    "demo": {"actions", "collectors", "config", "costs", "prices"},
+    "cli": {"__init__", "actions", "aws", "config", "costs", "demo", "exporter", "prices", "source", "web"},
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(("polo",) + (parts[:-1] if parts[-1] == "__init__" else parts))
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imports(path: Path, top_level_only: bool) -> set[str]:
+    """The polo modules `path` imports (`from polo.x import y` names polo.x.y when that is a
+    module); top_level_only skips imports inside functions and `if TYPE_CHECKING:` blocks,
+    which do not run when the module is imported."""
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in tree.body if top_level_only else ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "polo":
+            found |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in MODULES else node.module
+                      for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "polo"}
+    return found
+
+
+def part(module: str) -> str:
+    return module.split(".")[1] if "." in module else "__init__"
+
+
+def test_each_part_imports_only_the_parts_it_may():
+    extra = defaultdict(set)
+    for module, path in MODULES.items():
+        for imported in imports(path, top_level_only=False):
+            if part(imported) != part(module) and part(imported) not in ALLOWED[part(module)]:
+                extra[module].add(imported)
+    assert not extra, dict(extra)
+    assert set(ALLOWED) >= {part(m) for m in MODULES}, "a new part of polo: add it to ALLOWED"
+
+
+def test_no_import_cycle():
+    graph = {m: {i for i in imports(p, top_level_only=True) if i in MODULES} for m, p in MODULES.items()}
+    state: dict[str, str] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = "open"
+        for following in sorted(graph[module]):
+            if state.get(following) == "open":
+                raise AssertionError("import cycle: " + " -> ".join(trail[trail.index(following):] + [following]))
+            if following not in state:
+                visit(following, trail + [following])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+
+
+def test_at_most_12_modules_directly_in_the_package():
+    assert len(list(PACKAGE.glob("*.py"))) <= 12, sorted(p.name for p in PACKAGE.glob("*.py"))
