@@ -181,6 +181,8 @@ def test_real_alerts_reach_slack_as_messages_that_update_themselves(tmp_path):
         print(f"firing messages per channel: { {c: len(g) for c, g in groups.items()} }")
     finally:
         booting.join()
+        if "exporter" in started and started["exporter"] not in services:  # a failure before it was listed
+            services.append(started["exporter"])
         for service in reversed(services):
             service.stop()
         slack.stop()
