@@ -205,6 +205,7 @@ def _cbor_text(text: str) -> bytes:
 
 def throttle_reply(call: Call) -> tuple[int, dict[str, str], bytes]:
     request_id = f"polo-bench-{time.monotonic_ns():x}"
+    body: str | bytes
     if call.protocol == "ec2":
         body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>"
                 "<Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message>"
@@ -332,7 +333,7 @@ class Simulator:
             floor = worst.floor() if worst else 0.0
             return {
                 "bucket_floor_seconds": round(floor, 3),
-                "bucket_floor_key": "/".join(key) if floor else "",
+                "bucket_floor_key": "/".join(key) if key and floor else "",
                 "requests": sum(self.requests.values()),
                 "throttled": sum(self.throttled.values()),
                 "by_operation": dict(self.requests),
@@ -358,7 +359,7 @@ def make_handler(sim: Simulator):
 
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                chunks = []
+                chunks: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                     if size == 0:
@@ -387,6 +388,7 @@ def make_handler(sim: Simulator):
 
         def _control(self, body: bytes):
             name = urlsplit(self.path).path[len(CONTROL):]
+            reply: object
             if name == "stats":
                 reply = sim.stats()
             elif name == "config" and self.command == "POST":
@@ -479,6 +481,7 @@ def start_moto_servers(count: int) -> list[tuple[subprocess.Popen, int]]:
             children.append((child, 0))
         ports = []
         for child, _ in children:
+            assert child.stdout is not None  # stdout=PIPE
             line = child.stdout.readline()
             if not line.strip().isdigit():
                 raise RuntimeError(f"moto server did not start (exit {child.poll()})")
@@ -621,6 +624,7 @@ class ProxyProcess(ProxyClient):
         self.process = subprocess.Popen([sys.executable, "-m", "bench.awsproxy", *self.args],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                         cwd=REPO_ROOT, text=True)
+        assert self.process.stdout is not None  # stdout=PIPE
         line = self.process.stdout.readline()
         if not line.startswith("{"):
             code = self.process.poll()

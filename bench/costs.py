@@ -18,6 +18,7 @@ import logging
 import sys
 import tempfile
 from dataclasses import replace
+from typing import Any
 
 
 def run(now: dt.datetime, days: int) -> dict:
@@ -50,7 +51,7 @@ def run(now: dt.datetime, days: int) -> dict:
 
             ok = [source.refresh()]
             first, first_attempts = paid(), attempts()
-            refreshes = []
+            refreshes: list[dict[str, Any]] = []
             steps = int(days * 86400 // interval)
             for _ in range(steps):
                 clock[0] += dt.timedelta(seconds=interval)

@@ -164,7 +164,7 @@ def compare(proxy: ProxyProcess, c7n_org: str, accounts: list[dict], regions: li
 
 def main(argv: list[str] | None = None) -> int:
     from bench import estate
-    from bench.run import machine, region_names
+    from bench.common import machine, region_names
     from bench.synthetic import bench_config
 
     parser = argparse.ArgumentParser(prog="python -m bench.custodian", description=__doc__.split("\n")[0])

@@ -32,51 +32,19 @@ import http.client
 import itertools
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from base64 import b64decode
-from importlib import metadata
+from typing import Any
 
 from bench.awsproxy import HOST, REPO_ROOT, ProxyProcess
+from bench.common import machine, region_names
 
-REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "eu-central-1", "ap-northeast-1",
-           "us-east-2", "ca-central-1")
 TARGETS = {"sweep_ratio": 1.5, "scrape_median_ms": 5.0, "peak_rss_mb": 250.0, "ce_requests_per_day": 12,
            "share_of_c7n_org": 1 / 3}
-
-
-def region_names(count: int) -> tuple[str, ...]:
-    if not 1 <= count <= len(REGIONS):
-        raise SystemExit(f"--regions must be 1..{len(REGIONS)}")
-    return REGIONS[:count]
-
-
-def machine() -> dict:
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    except OSError:
-        pass
-    memory = ""
-    try:
-        with open("/proc/meminfo") as f:
-            kib = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
-            memory = f"{kib / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration):
-        pass
-    versions = {}
-    for package in ("boto3", "botocore", "moto", "prometheus-client"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "?"
-    return {"nproc": os.cpu_count(), "cpu": model, "memory": memory, "python": platform.python_version(),
-            "platform": platform.platform(), "versions": versions}
 
 
 def python_module(module: str, *args: str, timeout: float = 3600) -> dict:
@@ -132,7 +100,7 @@ def lower_bound(sweep: dict, throughput: float, cores: int) -> dict:
         "throughput": sweep["proxy_admitted"] / throughput,
         "throttling": sweep["bucket_floor_seconds"],
     }
-    binding = max(bounds, key=bounds.get)
+    binding = max(bounds, key=lambda name: bounds[name])
     # Not part of the bound, but what this machine allows: the exporter and the simulator share
     # its cores, so the sweep cannot end before their CPU seconds are spent.
     cpu = sweep["cpu_seconds_exporter"] + sum(sweep["cpu_seconds_simulator"].values())
@@ -364,7 +332,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = {"command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+    results: dict[str, Any] = {"command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
                "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "machine": machine(), "settings": {k: v for k, v in vars(args).items() if k != "out"}}
     sweep_part(args, results)

@@ -143,7 +143,7 @@ def measured_sweep(exporter, stats, proxy: ProxyClient, pids: list[int], label: 
     assume = sum(t["assume_role"] for t in tasks.values())
     chains = {task: t["attempts"] - t["throttled"] - t["transport_errors"] - t["assume_role"]
               for task, t in tasks.items() if task is not None}
-    longest = max(chains, key=chains.get) if chains else None
+    longest = max(chains, key=lambda task: chains[task]) if chains else None
     failed = [f"{t.account_id}/{t.region}/{t.collector}: {s.error}"
               for t, s in snapshot.tasks.items() if not s.ok]
     throttled_api = sum(n for code, n in errors.items() if code in THROTTLE_CODES)
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
     use_fake_credentials()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-    from bench.run import region_names
+    from bench.common import region_names
     from bench.synthetic import bench_config
 
     from polo.cli import tune_garbage_collector  # the baseline counts polo and boto3 imported
@@ -205,19 +205,20 @@ def main(argv: list[str] | None = None) -> int:
     state = tempfile.mkdtemp(prefix="polo-bench-sweep-")
     config = bench_config(args.accounts, region_names(args.regions), state_dir=state,
                           aws={"endpoint_url": proxy.endpoint, "read_timeout": "120s"})
-    results = {"rss_polo_imported_mb": imported, "sweeps": []}
+    sweeps: list[dict] = []
+    results: dict[str, object] = {"rss_polo_imported_mb": imported, "sweeps": sweeps}
     proxy.configure(latency_ms=args.latency_ms, throttle=True, override=None)
 
     exporter, stats = make_exporter(config)
-    results["sweeps"].append(measured_sweep(exporter, stats, proxy, pids, "default, cold"))
+    sweeps.append(measured_sweep(exporter, stats, proxy, pids, "default, cold"))
     for n in range(1, args.warm_sweeps + 1):  # the warm sweeps vary: report each, judge the median
-        results["sweeps"].append(measured_sweep(exporter, stats, proxy, pids, f"default, warm {n}", record=n == 1))
+        sweeps.append(measured_sweep(exporter, stats, proxy, pids, f"default, warm {n}", record=n == 1))
     results["rss_after_default_sweeps_mb"] = peak_rss_mb()
     results["rss_now_after_default_sweeps_mb"] = peak_rss_mb("VmRSS")
     results["series"] = exporter.payload.series
     proxy.configure(override=[burst, rate])
     for n in range(1, args.throttled_sweeps + 1):
-        results["sweeps"].append(measured_sweep(exporter, stats, proxy, pids,
+        sweeps.append(measured_sweep(exporter, stats, proxy, pids,
                                                 f"default, throttled {n} ({args.stress_bucket})"))
     proxy.configure(override=None)
     del exporter, stats
@@ -225,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_one_worker:
         one = replace(config, sweep=replace(config.sweep, workers=1, per_region_workers=1))
         single, stats = make_exporter(one)
-        results["sweeps"].append(measured_sweep(single, stats, proxy, pids, "one worker, cold"))
-        results["sweeps"].append(measured_sweep(single, stats, proxy, pids, "one worker, warm 1"))
+        sweeps.append(measured_sweep(single, stats, proxy, pids, "one worker, cold"))
+        sweeps.append(measured_sweep(single, stats, proxy, pids, "one worker, warm 1"))
     results["rss_peak_mb"] = peak_rss_mb()
     results["ru_maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     with open(args.out, "w") as f:

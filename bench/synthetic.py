@@ -128,7 +128,7 @@ def _resource(rng: random.Random, resource_type: str, place: Place, n: int, now:
                         details={"volume_id": volume, "ami_ids": (), "description": description})
     if resource_type == "security_group":
         rid = f"sg-0{_hex(rng)}"
-        rules = (("tcp", "443", "0.0.0.0/0"),) if rng.random() < 0.2 else ()
+        rules: tuple[tuple[str, str, str], ...] = (("tcp", "443", "0.0.0.0/0"),) if rng.random() < 0.2 else ()
         if rng.random() < 0.05:
             rules += (("tcp", "22", "0.0.0.0/0"), ("tcp", "22", "::/0"))
         return Resource(account_id, region, resource_type, rid, f"sg-{n}", "", vpc, vpc,
