@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_forever(args, config: Config, web_config: WebConfig | None, stack: contextlib.ExitStack) -> int:
     """Listen at once (a Starting stand-in answers while the demo builds its estate), start the
-    exporter on a thread, and wait for SIGTERM or SIGINT. Signal handlers only set events:
+    exporter on a thread, and wait for SIGTERM or SIGINT. Signals only write a byte to a pipe:
     SIGTERM always wins, within SHUTDOWN_DEADLINE_SECONDS whatever is running."""
     host, port = split_listen_address(config.listen_address)
     connection_errors = ConnectionErrors()

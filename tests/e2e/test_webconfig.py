@@ -151,7 +151,7 @@ def test_one_bcrypt_check_at_a_time_and_good_credentials_are_cached(tmp_path, mo
 
 
 def test_relay_uses_the_same_web_config(tmp_path, certificate):
-    from relay_helpers import RELAY_TOKEN, SLACK_TOKEN, payload, alert
+    from support.relay import RELAY_TOKEN, SLACK_TOKEN, alert, payload
     from polo.slack.messages import Links
     from polo.slack.relay import Relay, Settings, make_server
 

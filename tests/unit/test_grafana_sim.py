@@ -1,4 +1,4 @@
-"""The proof tests' model of Grafana (tests/grafana_sim.py) on known cases, so a wrong model
+"""The proof tests' model of Grafana (tests/support/grafana_sim.py) on known cases, so a wrong model
 cannot make a dashboard look proven."""
 from __future__ import annotations
 
