@@ -107,8 +107,8 @@ class Exporter:
         self._reload_requested = threading.Event()
 
     def request_reload(self) -> None:
-        """SIGHUP's whole handler: the reload runs on the reloader thread, and a burst of
-        signals while one runs becomes one more reload, never a handler waiting on itself."""
+        """What a SIGHUP asks for: the reload runs on the reloader thread, and a burst of them
+        while one runs becomes one more reload, never a caller waiting on itself."""
         self._reload_requested.set()
 
     def reload(self) -> tuple[bool, str]:

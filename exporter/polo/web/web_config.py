@@ -68,8 +68,7 @@ class WebConfig:
     _hashing: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self, user: str, password: str) -> bool:
-        """bcrypt is slow on purpose (~0.1 to 0.3 s a check): successes are remembered by a
-        digest, failures never are."""
+        """bcrypt is slow on purpose: successes are remembered by a digest, failures never are."""
         hashed = self.users.get(user)
         secret = password.encode()
         digest = hashlib.sha256(b"\0".join((user.encode(), secret, hashed or b""))).digest()
