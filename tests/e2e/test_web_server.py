@@ -169,3 +169,19 @@ def write_config(tmp_path):
     path.write_text('accounts: [{id: "111111111111", name: a, environment: prod}]\n'
                     f"state_dir: {tmp_path / 'state'}\n")
     return path
+
+
+def test_a_slow_but_complete_request_gets_its_whole_response(serving, monkeypatch):
+    """The deadline's remainder once stayed on the socket: headers finished late within the
+    deadline left a timeout of a few ms for writing the response to a client reading slowly."""
+    monkeypatch.setattr(web_server, "HEADER_TIMEOUT", 1.0)
+    server = serving()
+    with socket.create_connection(server.server_address, timeout=10) as sock:
+        sock.sendall(b"GET /big HTTP/1.0\r\n")
+        time.sleep(0.9)  # the headers end just inside their deadline
+        sock.sendall(b"\r\n")
+        time.sleep(2.0)  # then the client is slow to read: the server's writes must wait
+        received = 0
+        while chunk := sock.recv(1 << 20):
+            received += len(chunk)
+    assert received > len(BIG)  # the headers and the whole 16 MiB body

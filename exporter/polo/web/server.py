@@ -86,7 +86,10 @@ class _DeadlineReader(io.RawIOBase):
         if remaining <= 0:
             raise TimeoutError("deadline passed")
         self.sock.settimeout(remaining)
-        count = self.sock.recv_into(buffer)
+        try:
+            count = self.sock.recv_into(buffer)
+        finally:  # writes keep the handler's own timeout, not what was left of this deadline
+            self.sock.settimeout(IDLE_TIMEOUT)
         if count and self.awaiting_first_byte:
             self.awaiting_first_byte = False
             self.deadline = min(self.deadline, time.monotonic() + HEADER_TIMEOUT)
@@ -115,7 +118,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_error(self, format, *args) -> None:
         """The standard library reports timeouts and bad request lines here."""
-        if args and isinstance(args[0], TimeoutError) and not self._reader.awaiting_first_byte:
+        reader = self._reader
+        if args and isinstance(args[0], TimeoutError) and reader.reading_headers and not reader.awaiting_first_byte:
             self.server.connection_errors.inc("header_timeout")  # type: ignore[attr-defined]
         log.debug("%s: %s", self.address_string(), format % args)
 
