@@ -174,13 +174,13 @@ def write_config(tmp_path):
 def test_a_slow_but_complete_request_gets_its_whole_response(serving, monkeypatch):
     """The deadline's remainder once stayed on the socket: headers finished late within the
     deadline left a timeout of a few ms for writing the response to a client reading slowly."""
-    monkeypatch.setattr(web_server, "HEADER_TIMEOUT", 1.0)
+    monkeypatch.setattr(web_server, "HEADER_TIMEOUT", 3.0)
     server = serving()
     with socket.create_connection(server.server_address, timeout=10) as sock:
         sock.sendall(b"GET /big HTTP/1.0\r\n")
-        time.sleep(0.9)  # the headers end just inside their deadline
+        time.sleep(2.0)  # the headers end inside their deadline, a second before it
         sock.sendall(b"\r\n")
-        time.sleep(2.0)  # then the client is slow to read: the server's writes must wait
+        time.sleep(3.5)  # then the client is slow to read: the server's writes must wait
         received = 0
         while chunk := sock.recv(1 << 20):
             received += len(chunk)
