@@ -248,6 +248,11 @@ def post(client, channel: str, message: SlackMessage, chart: bytes, day: date, r
     channel, the day posted and whether its chart went too, so a retry by cron posts nothing
     twice: it only adds a chart that failed."""
     posted = _read_record(record)
+
+    def remember(ts: str, slack_channel: str, chart_posted: bool) -> None:
+        posted[channel] = {"day": str(day), "ts": ts, "channel": slack_channel, "chart": chart_posted}
+        write_atomically(record, [json.dumps(posted)])
+
     done = posted.get(channel)
     if isinstance(done, dict) and done.get("day") == str(day) and isinstance(done.get("ts"), str):
         if done.get("chart"):
@@ -257,13 +262,11 @@ def post(client, channel: str, message: SlackMessage, chart: bytes, day: date, r
     else:
         response = client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
         ts, slack_channel = response["ts"], response["channel"]
-        posted[channel] = {"day": str(day), "ts": ts, "channel": slack_channel, "chart": False}
-        write_atomically(record, [json.dumps(posted)])
+        remember(ts, slack_channel, chart_posted=False)
     client.files_upload_v2(channel=slack_channel, thread_ts=ts, file=chart,
                            filename=f"polo-costs-{day}.png", title=f"Daily AWS cost, 30 days to {day}",
                            alt_txt="Bar chart of daily AWS cost for the last 30 days against the daily target")
-    posted[channel] = {"day": str(day), "ts": ts, "channel": slack_channel, "chart": True}
-    write_atomically(record, [json.dumps(posted)])
+    remember(ts, slack_channel, chart_posted=True)
     return ts
 
 
