@@ -53,7 +53,8 @@ def cpu_seconds(pid: int) -> float:
 def make_task_stats():
     """polo.aws.access.ApiStats that also counts, per sweep task, the attempts it made and how many of
     them were throttled (the task is known from the thread that runs it)."""
-    from polo.aws.access import ApiStats, error_code
+    from polo.aws.access import ApiStats
+    from polo.errors import error_code
 
     class TaskStats(ApiStats):
         def __init__(self):

@@ -16,7 +16,7 @@ import yaml
 
 from polo.accounts.sharding import shard_of
 from polo.config_yaml import YamlProblem, load_yaml
-from polo.model import COLLECTOR_NAMES
+from polo.collectors import COLLECTORS
 
 DEFAULT_LISTEN_ADDRESS = "0.0.0.0:19881"
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
@@ -355,12 +355,12 @@ def parse_config(data: Any, file: str) -> Config:
         if region not in valid_regions:
             top.fail(f"regions[{index}]", f"unknown AWS region {shown(region)}")
 
-    collectors = top.str_list("collectors", COLLECTOR_NAMES)
+    collectors = top.str_list("collectors", tuple(COLLECTORS))
     if not collectors:
         top.fail("collectors", "must list at least one collector (leave it out for all of them)")
     for index, name in enumerate(collectors):
-        if name not in COLLECTOR_NAMES:
-            top.fail(f"collectors[{index}]", f"unknown collector {shown(name)} (known: {', '.join(COLLECTOR_NAMES)})")
+        if name not in COLLECTORS:
+            top.fail(f"collectors[{index}]", f"unknown collector {shown(name)} (known: {', '.join(COLLECTORS)})")
 
     tags_r = top.section("tags")
     tags_r.reject_unknown({"labels", "required"})

@@ -13,13 +13,6 @@ from typing import Any, Callable, Collection, Iterable, Mapping
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 GIB = 1024 ** 3
-# The collectors, in the order a sweep and the docs list them (polo.collectors implements them).
-COLLECTOR_NAMES = ("ec2_instances", "vpcs", "subnets", "security_groups", "ebs_volumes", "ebs_snapshots",
-                   "elastic_ips", "nat_gateways", "load_balancers", "rds_instances", "s3_buckets",
-                   "lambda_functions", "eks_clusters", "eks_nodegroups", "autoscaling_groups",
-                   "ecs_services", "dynamodb_tables", "elasticache_clusters", "opensearch_domains",
-                   "sagemaker_endpoints", "sagemaker_notebooks", "ecr_repositories",
-                   "cloudwatch_log_groups")
 
 
 class FrozenMapping(Mapping):

@@ -13,7 +13,8 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from polo.aws.access import AssumeRoleError, AwsAccess, error_code
+from polo.aws.access import AssumeRoleError, AwsAccess
+from polo.errors import error_code
 from polo.collectors.base import CollectContext
 from polo.collectors import COLLECTORS
 from polo.config import Account, Config
@@ -55,7 +56,7 @@ class Sweeper:
         then three calls per bucket), and started last it would be the sweep's tail."""
         tasks = []
         for name, collector in self.collectors.items():
-            regions = [GLOBAL] if collector.SCOPE == "global" else self.config.regions
+            regions = [GLOBAL] if collector.scope == "global" else self.config.regions
             tasks += [TaskKey(account.id, region, name) for region in regions]
         return sorted(tasks, key=lambda task: task.region != GLOBAL)  # stable: config order otherwise
 

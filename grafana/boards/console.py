@@ -4,42 +4,10 @@ from __future__ import annotations
 
 import re
 
-EC2 = "https://{r}.console.aws.amazon.com/ec2/home?region={r}#"
-VPC = "https://{r}.console.aws.amazon.com/vpcconsole/home?region={r}#"
-CONSOLE = "https://{r}.console.aws.amazon.com/"
-WHOLE_ID = "(.+)"
+from polo.collectors import RESOURCE_TYPES
 
-# resource_type -> (page, resource_id pattern): {r} is the region, {1}, {2}... the pattern's
-# groups. Patterns use no backslash, so they go into PromQL strings as they are.
-PAGES = {
-    "ec2_instance": (EC2 + "InstanceDetails:instanceId={1}", WHOLE_ID),
-    "vpc": (VPC + "VpcDetails:VpcId={1}", WHOLE_ID),
-    "subnet": (VPC + "SubnetDetails:subnetId={1}", WHOLE_ID),
-    "security_group": (EC2 + "SecurityGroup:groupId={1}", WHOLE_ID),
-    "ebs_volume": (EC2 + "VolumeDetails:volumeId={1}", WHOLE_ID),
-    "ebs_snapshot": (EC2 + "SnapshotDetails:snapshotId={1}", WHOLE_ID),
-    "elastic_ip": (EC2 + "ElasticIpDetails:AllocationId={1}", WHOLE_ID),
-    "nat_gateway": (VPC + "NatGatewayDetails:natGatewayId={1}", WHOLE_ID),
-    "load_balancer": (EC2 + "LoadBalancer:loadBalancerArn={1}", WHOLE_ID),
-    "rds_instance": (CONSOLE + "rds/home?region={r}#database:id={1};is-cluster=false", WHOLE_ID),
-    "s3_bucket": ("https://s3.console.aws.amazon.com/s3/buckets/{1}?region={r}", WHOLE_ID),
-    "lambda_function": (CONSOLE + "lambda/home?region={r}#/functions/{1}", WHOLE_ID),
-    "eks_cluster": (CONSOLE + "eks/home?region={r}#/clusters/{1}", WHOLE_ID),
-    # arn:aws:eks:REGION:ACCOUNT:nodegroup/CLUSTER/NODEGROUP/UUID
-    "eks_nodegroup": (CONSOLE + "eks/home?region={r}#/clusters/{1}/nodegroups/{2}",
-                      "arn:[^:]+:eks:[^:]*:[^:]*:nodegroup/([^/]+)/([^/]+)/.*"),
-    "autoscaling_group": (EC2 + "AutoScalingGroupDetails:id={1}", WHOLE_ID),
-    # arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE
-    "ecs_service": (CONSOLE + "ecs/v2/clusters/{1}/services/{2}?region={r}",
-                    "arn:[^:]+:ecs:[^:]*:[^:]*:service/([^/]+)/([^/]+)"),
-    "dynamodb_table": (CONSOLE + "dynamodbv2/home?region={r}#table?name={1}", WHOLE_ID),
-    "elasticache_cluster": (CONSOLE + "elasticache/home?region={r}#/redis/{1}", WHOLE_ID),
-    "opensearch_domain": (CONSOLE + "aos/home?region={r}#opensearch/domains/{1}", WHOLE_ID),
-    "sagemaker_endpoint": (CONSOLE + "sagemaker/home?region={r}#/endpoints/{1}", WHOLE_ID),
-    "sagemaker_notebook": (CONSOLE + "sagemaker/home?region={r}#/notebook-instances/{1}", WHOLE_ID),
-    "ecr_repository": (CONSOLE + "ecr/repositories/private/{account}/{1}?region={r}", WHOLE_ID),
-    "cloudwatch_log_group": (CONSOLE + "cloudwatch/home?region={r}#logsV2:log-groups/log-group/{1}", WHOLE_ID),
-}
+# resource_type -> (page, resource_id pattern), as each type declares them (polo.collectors).
+PAGES = {t.name: (t.console.page, t.console.id_pattern) for t in RESOURCE_TYPES if t.console}
 
 
 def _fill(page: str, region: str, account_id: str, groups: list[str]) -> str:

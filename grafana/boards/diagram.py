@@ -10,6 +10,7 @@ the account id) because RDS and Lambda names repeat across regions."""
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import nodegraph
+from polo.collectors import RESOURCE_TYPES
 
 from boards.common import (
     ACCOUNT,
@@ -26,10 +27,16 @@ from boards.common import (
 )
 
 IDENTITY = "account_id, region, resource_type, resource_id"
-IN_VPC = "vpc|subnet|ec2_instance|nat_gateway|load_balancer|rds_instance"
-COLORS = {"account": "#5794F2", "vpc": "#8F3BB8", "subnet": "#B877D9", "ec2_instance": "#73BF69",
-          "ebs_volume": "#FADE2A", "nat_gateway": "#FF9830", "load_balancer": "#F2495C",
-          "rds_instance": "#3274D9"}
+
+
+def placed(place: str) -> str:
+    """The types that sit at `place` in the graph (polo.collectors: each type's Diagram), as a
+    regex alternation."""
+    return "|".join(t.name for t in RESOURCE_TYPES if t.diagram and t.diagram.place == place)
+
+
+UNDER_ACCOUNT, IN_VPC, UNDER_PARENT = placed("account"), placed("vpc"), placed("parent")
+COLORS = {"account": "#5794F2"} | {t.name: t.diagram.colour for t in RESOURCE_TYPES if t.diagram}
 NODE_FIELDS = ["id", "title", "subtitle", "mainstat", "color", "detail__account", "detail__region",
                "detail__state", "detail__resource_id"]
 EDGE_FIELDS = ["id", "source", "target"]
@@ -43,10 +50,10 @@ def in_vpc(types: str) -> str:
     return f'polo_resource_info{{{WHERE}, resource_type=~"{types}", vpc_id=~"$vpc"}}'
 
 
-INSTANCES_AS_PARENTS = (f'label_replace(polo_resource_info{{{WHERE}, resource_type="ec2_instance", vpc_id=~"$vpc"}}, '
-                        '"parent_id", "$1", "resource_id", "(.*)")')
-VOLUMES = (f'(polo_resource_info{{{WHERE}, resource_type="ebs_volume"}} '
-           f"and on (account_id, region, parent_id) {INSTANCES_AS_PARENTS})")
+# Resources drawn in a VPC, as the parents of the types drawn under their parent (volumes).
+PARENTS = f'label_replace({in_vpc(IN_VPC)}, "parent_id", "$1", "resource_id", "(.*)")'
+ATTACHED = (f'(polo_resource_info{{{WHERE}, resource_type=~"{UNDER_PARENT}"}} '
+            f"and on (account_id, region, parent_id) {PARENTS})")
 
 
 def base(expr: str) -> str:
@@ -54,11 +61,11 @@ def base(expr: str) -> str:
     return f"max by (account_id, account, region, resource_type, resource_id, name, state, parent_id) ({expr})"
 
 
-NODES = base(f"{in_vpc(IN_VPC)} or {VOLUMES}")
-CHILDREN = base(f"{in_vpc(IN_VPC.replace('vpc|', '', 1))} or {VOLUMES}")
-VPCS = base(in_vpc("vpc"))
+VPCS = base(in_vpc(UNDER_ACCOUNT))
+CHILDREN = base(f"{in_vpc(IN_VPC)} or {ATTACHED}")
+NODES = f"{VPCS} or {CHILDREN}"
 ACCOUNTS = (f"max by (account_id, account, environment) (polo_account_info{{{SCOPE}}} and on (account_id) "
-            f'polo_resource_info{{{WHERE}, resource_type="vpc", vpc_id=~"$vpc"}})')
+            f"{in_vpc(UNDER_ACCOUNT)})")
 
 
 def with_cost(expr: str, by: str) -> str:

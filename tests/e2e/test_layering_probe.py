@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 
-CORE = ["polo.model", "polo.config", "polo.render.labels", "polo.aws.api_stats", "polo.aws.errors",
+CORE = ["polo.model", "polo.config", "polo.render.labels", "polo.aws.api_stats", "polo.errors",
         "polo.render.exposition", "polo.render.inventory", "polo.actions.rules", "polo.actions.source",
         "polo.prices.pricing", "polo.prices.price_list", "polo.prices.resource_costs", "polo.actions.first_seen"]
 

@@ -18,6 +18,7 @@ import io
 import logging
 import time
 import zipfile
+from pathlib import Path
 from collections import Counter
 
 import boto3
@@ -25,7 +26,8 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from polo.collectors.base import GIB, CollectContext
-from polo.collectors import COLLECTORS, metric_sums
+import polo.collectors as collectors_package
+from polo.collectors import COLLECTORS, RESOURCE_TYPES, metric_sums
 from polo.collectors import (
     autoscaling_groups, cloudwatch_log_groups, dynamodb_tables, ebs_snapshots, ebs_volumes,
     ec2_instances, ecr_repositories, ecs_services, eks_clusters, eks_nodegroups, elastic_ips,
@@ -34,7 +36,7 @@ from polo.collectors import (
     vpcs,
 )
 from polo.collectors.security_groups import open_ingress
-from polo.model import COLLECTOR_NAMES, Resource
+from polo.model import Resource
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -105,8 +107,12 @@ def ami(ec2):
     return ec2.register_image(Name="base")["ImageId"]
 
 
-def test_the_model_lists_every_collector_in_registry_order():
-    assert tuple(COLLECTORS) == COLLECTOR_NAMES
+def test_every_collector_module_declares_one_registered_type():
+    helpers = {"__init__", "base", "metric_sums"}
+    modules = {p.stem for p in Path(collectors_package.__file__).parent.glob("*.py")} - helpers
+    assert {t.collect.__module__.rsplit(".", 1)[1] for t in RESOURCE_TYPES} == modules
+    assert len({t.name for t in RESOURCE_TYPES}) == len({t.collector for t in RESOURCE_TYPES}) == len(modules)
+    assert all(t.scope in ("regional", "global") for t in RESOURCE_TYPES)
 
 
 def test_registry_names_and_scopes():
@@ -116,8 +122,7 @@ def test_registry_names_and_scopes():
         "lambda_functions", "eks_clusters", "eks_nodegroups", "autoscaling_groups", "ecs_services",
         "dynamodb_tables", "elasticache_clusters", "opensearch_domains", "sagemaker_endpoints",
         "sagemaker_notebooks", "ecr_repositories", "cloudwatch_log_groups"}
-    assert {name for name, m in COLLECTORS.items() if m.SCOPE == "global"} == {"s3_buckets"}
-    assert all(m.SCOPE == "regional" for name, m in COLLECTORS.items() if name != "s3_buckets")
+    assert {name for name, t in COLLECTORS.items() if t.scope == "global"} == {"s3_buckets"}
 
 
 def test_vpcs_and_subnets(aws):

@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 from support.common import make_config, use_fake_aws
 from polo.aws.access import AwsAccess
+from polo.collectors import rds_instances
 from polo.demo.churn import BATCH_INSTANCES, Churn
 from polo.demo.estate import build_estate
 from polo.model import Inventory
@@ -93,4 +94,4 @@ def test_the_stopped_io2_database_has_no_price(rounds):
                    and r.resource_id.endswith("-analytics-io2")]
     assert database.state == "stopped"
     prices = PriceTable.load()
-    assert prices.monthly_cost(database) is None and prices.rds_storage(database) is None
+    assert prices.monthly_cost(database) is None and rds_instances.storage_cost(prices, database) is None

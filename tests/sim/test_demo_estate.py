@@ -38,10 +38,10 @@ def swept():
             found = defaultdict(list)
             for account in ACCOUNTS:
                 client = lambda service, region, account=account: access.client(account, service, region)  # noqa: E731
-                for module in COLLECTORS.values():
-                    for region in (REGIONS if module.SCOPE == "regional" else ("global",)):
+                for resource_type in COLLECTORS.values():
+                    for region in (REGIONS if resource_type.scope == "regional" else ("global",)):
                         ctx = CollectContext(account.id, region, REGIONS[0], client)
-                        found[account.id] += list(module.collect(ctx))
+                        found[account.id] += list(resource_type.collect(ctx))
             yield summary, found
     finally:
         patch.undo()

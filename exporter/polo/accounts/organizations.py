@@ -12,7 +12,8 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
-from polo.aws.access import AwsAccess, error_code
+from polo.aws.access import AwsAccess
+from polo.errors import error_code
 from polo.config import ENVIRONMENTS, Account, AwsSettings, OrganizationsSettings
 from polo.render.exposition import Family, label_string
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
+from polo.collectors import RESOURCE_TYPES, rds_instances, sagemaker_notebooks
 from polo.config import ActionSettings
 from polo.actions.first_seen import Key
 from polo.model import GIB, Resource, Snapshot
@@ -26,13 +27,8 @@ TRAFFIC_WINDOW_DAYS = 7
 # self-managed nodes `kubernetes.io/cluster/<name>` (any value), managed ones `eks:cluster-name`.
 NODE_TAG_PREFIX, NODE_CLUSTER_TAG = "kubernetes.io/cluster/", "eks:cluster-name"
 GONE_INSTANCE_STATES = ("shutting-down", "terminated")
-# Every type Polo collects can carry tags; AWS-made defaults are left out of missing_tags
-# (see `aws_default`).
-TAGGABLE_TYPES = ("ec2_instance", "ebs_volume", "ebs_snapshot", "elastic_ip", "nat_gateway",
-                  "load_balancer", "rds_instance", "s3_bucket", "lambda_function", "vpc", "subnet",
-                  "security_group", "eks_cluster", "eks_nodegroup", "autoscaling_group", "ecs_service",
-                  "dynamodb_table", "elasticache_cluster", "opensearch_domain", "sagemaker_endpoint",
-                  "sagemaker_notebook", "ecr_repository", "cloudwatch_log_group")
+# The types the missing_tags rule checks; AWS-made defaults are left out (see `aws_default`).
+TAGGABLE_TYPES = tuple(t.name for t in RESOURCE_TYPES if t.taggable)
 
 
 @dataclass(frozen=True)
@@ -223,7 +219,7 @@ def stopped_rds_instance(r: Resource, ctx: RuleContext) -> Outcome:
     are the storage (a final snapshot keeps the data for less)."""
     if r.state != "stopped":
         return None
-    return "stopped: storage still billed, AWS restarts it after 7 days", ctx.prices.rds_storage(r)
+    return "stopped: storage still billed, AWS restarts it after 7 days", rds_instances.storage_cost(ctx.prices, r)
 
 
 def idle_sagemaker_endpoint(r: Resource, ctx: RuleContext) -> Outcome:
@@ -291,7 +287,7 @@ def notebook_left_running(r: Resource, ctx: RuleContext) -> Outcome:
     limit = ctx.settings.notebook_running_days
     if not ctx.longer_than(since, limit):
         return None
-    return f"in service for more than {days(limit)}", ctx.prices.sagemaker_notebook_compute(r)
+    return f"in service for more than {days(limit)}", sagemaker_notebooks.compute_cost(ctx.prices, r)
 
 
 def aws_default(r: Resource, index: Index) -> bool:

@@ -1,1 +1,1 @@
-"""The AWS edge: assumed-role sessions and clients, API call counting, error codes."""
+"""The AWS edge: assumed-role sessions and clients, and API call counting."""

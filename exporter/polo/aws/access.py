@@ -17,7 +17,7 @@ from botocore.credentials import (
 
 from polo.aws.api_stats import ApiStats
 from polo.config import Account, AwsSettings
-from polo.aws.errors import CodedError, error_code
+from polo.errors import CodedError, error_code
 
 __all__ = ["AssumeRoleError", "ApiStats", "AwsAccess", "error_code"]
 

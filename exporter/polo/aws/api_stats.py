@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from polo.aws.errors import error_code
+from polo.errors import error_code
 
 
 class ApiStats:

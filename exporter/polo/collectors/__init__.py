@@ -1,5 +1,6 @@
-"""One module per AWS service. Each exposes NAME, SCOPE ('regional' or 'global') and
-`collect(ctx)`, a generator of normalised `polo.model.Resource`s built from the service's own
+"""One module per AWS resource type: its collector and its declaration (`TYPE`, a
+polo.collectors.base.ResourceType: scope, price, gauges, console page, place in the diagram).
+`collect(ctx)` is a generator of normalised `polo.model.Resource`s built from the service's own
 Describe/List APIs with every page read, so untagged resources are found too.
 
 Collectors only see a CollectContext: they cannot tell real AWS from a simulated one.
@@ -7,18 +8,20 @@ Each module's docstring shows the resources it yields and the `details` keys it 
 """
 from __future__ import annotations
 
-from polo.collectors import (
-    autoscaling_groups, cloudwatch_log_groups, dynamodb_tables, ebs_snapshots, ebs_volumes,
-    ec2_instances, ecr_repositories, ecs_services, eks_clusters, eks_nodegroups,
-    elastic_ips, elasticache_clusters, lambda_functions, load_balancers, nat_gateways,
-    opensearch_domains, rds_instances, s3_buckets, sagemaker_endpoints, sagemaker_notebooks,
-    security_groups, subnets, vpcs,
-)
+import importlib
+import pkgutil
 
-COLLECTORS = {module.NAME: module for module in (
-    ec2_instances, vpcs, subnets, security_groups, ebs_volumes, ebs_snapshots, elastic_ips,
-    nat_gateways, load_balancers, rds_instances, s3_buckets, lambda_functions,
-    eks_clusters, eks_nodegroups, autoscaling_groups, ecs_services, dynamodb_tables,
-    elasticache_clusters, opensearch_domains, sagemaker_endpoints, sagemaker_notebooks,
-    ecr_repositories, cloudwatch_log_groups,
-)}
+from polo.collectors.base import ResourceType
+
+
+def _declared() -> tuple[ResourceType, ...]:
+    """Every module here that declares a TYPE, by module name: adding a type is adding its
+    module (base and metric_sums are helpers and declare none)."""
+    modules = (importlib.import_module(f"{__name__}.{info.name}")
+               for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name))
+    return tuple(module.TYPE for module in modules if isinstance(getattr(module, "TYPE", None), ResourceType))
+
+
+RESOURCE_TYPES = _declared()
+COLLECTORS = {t.collector: t for t in RESOURCE_TYPES}  # collector name -> its type
+BY_NAME = {t.name: t for t in RESOURCE_TYPES}  # resource_type label -> its type

@@ -13,11 +13,9 @@ are priced as such; the group itself costs nothing.
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import EC2_CONSOLE, CollectContext, Console, Gauge, ResourceType, detail, paginate
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "autoscaling_groups"
-SCOPE = "regional"
 
 
 def launch_source(group: dict) -> str:
@@ -35,7 +33,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="autoscaling_group",
+            resource_type=TYPE.name,
             resource_id=group["AutoScalingGroupName"],
             name=group["AutoScalingGroupName"],
             state="deleting" if group.get("Status") == "Delete in progress" else "active",
@@ -48,3 +46,19 @@ def collect(ctx: CollectContext):
                      "max_size": group.get("MaxSize"), "in_service": in_service,
                      "arn": group.get("AutoScalingGroupARN", "")},
         )
+
+
+TYPE = ResourceType(
+    name="autoscaling_group", collector="autoscaling_groups", collect=collect,
+    gauges=(
+        Gauge("polo_autoscaling_group_desired_instances", "Desired capacity of an EC2 Auto Scaling group.",
+              detail("desired_capacity")),
+        Gauge("polo_autoscaling_group_min_instances", "Minimum size of an EC2 Auto Scaling group.",
+              detail("min_size")),
+        Gauge("polo_autoscaling_group_max_instances", "Maximum size of an EC2 Auto Scaling group.",
+              detail("max_size")),
+        Gauge("polo_autoscaling_group_in_service_instances",
+              "Instances of an EC2 Auto Scaling group in the InService lifecycle state.", detail("in_service")),
+    ),
+    console=Console(EC2_CONSOLE + "AutoScalingGroupDetails:id={1}"),
+)

@@ -1,13 +1,26 @@
-"""What every collector shares: the context it runs in and the helpers for paging and tags.
-Collectors import this module, never the package, which imports every collector."""
+"""What every resource type shares: the declaration each type's module makes once, the context
+its collector runs in, and the helpers for paging and tags.
+
+Collectors import this module, never the package, which imports every collector. Nothing here
+imports an AWS SDK: the pure core (config, prices, rules, rendering) and the Grafana generator
+read the declarations without loading boto3.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from polo.model import GIB, tag_dict
+from polo.model import GIB, Resource, tag_dict
 
-__all__ = ["GIB", "CollectContext", "map_tags", "paginate"]
+__all__ = ["GIB", "CollectContext", "Console", "Diagram", "Gauge", "Prices", "ResourceType", "detail",
+           "map_tags", "paginate"]
+
+DAY = 86400
+# Console pages: {r} is the region, {account} the account id, {1}, {2}... the id pattern's groups.
+EC2_CONSOLE = "https://{r}.console.aws.amazon.com/ec2/home?region={r}#"
+VPC_CONSOLE = "https://{r}.console.aws.amazon.com/vpcconsole/home?region={r}#"
+CONSOLE = "https://{r}.console.aws.amazon.com/"
+WHOLE_ID = "(.+)"
 
 
 @dataclass(frozen=True)
@@ -19,6 +32,91 @@ class CollectContext:
 
     def regional_client(self, service: str):
         return self.client(service, self.home_region if self.region == "global" else self.region)
+
+
+class Prices(Protocol):
+    """What a type's pricer may ask of the price table (polo.prices.pricing.PriceTable): this
+    interface keeps the declarations free of the prices package, which reads them."""
+
+    @property
+    def hours_per_month(self) -> float: ...
+
+    @property
+    def rds_engine_aliases(self) -> Mapping[str, str]: ...
+
+    @property
+    def rds_multi_az_factor(self) -> float: ...
+
+    def lookup(self, region: str, *path: str) -> Any: ...
+
+    def monthly(self, hourly: float | None) -> float | None: ...
+
+    def hourly_nodes(self, region: str, kind: str, nodes: Iterable[tuple[str, Any]]) -> float | None: ...
+
+    def storage(self, r: Resource, kind: str) -> float | None: ...
+
+    def volume_of(self, region: str, volume_type: str, size_gib: float, iops: float | None = None,
+                  throughput: float | None = None) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """One per-resource gauge family: the identity labels, plus `labels` when `value` yields
+    several (label values, number) pairs per resource instead of one number. A value AWS did
+    not give (None) has no series."""
+
+    name: str
+    help: str
+    value: Callable[[Mapping[str, Any]], Any]  # from the resource's details
+    labels: tuple[str, ...] = ()
+
+
+def detail(key: str, scale: float = 1) -> Callable[[Mapping[str, Any]], Any]:
+    """A gauge's value read from one `details` key (booleans as 0/1), scaled to base units."""
+    def value(details: Mapping[str, Any]):
+        found = details.get(key)
+        if found is None:
+            return None
+        return int(found) if isinstance(found, bool) else found * scale
+    return value
+
+
+@dataclass(frozen=True)
+class Console:
+    """The resource's AWS console page: `page` filled from the region, the account and the
+    groups of `id_pattern` matched against the resource id. Patterns use no backslash, so the
+    dashboards can put them into PromQL strings as they are."""
+
+    page: str
+    id_pattern: str = WHOLE_ID
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """Where the type sits in the Diagram dashboard's node graph, and its colour there:
+    'account' (drawn under its account), 'vpc' (drawn inside its VPC, under its parent_id) or
+    'parent' (drawn under its parent_id when that parent is on the graph, as volumes under
+    their instance)."""
+
+    place: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One AWS resource type, declared once in its collector's module; every list of types
+    (config's collector names, the sweep, prices, gauges, rules, console links, the diagram)
+    is derived from these declarations."""
+
+    name: str  # the resource_type label
+    collector: str  # its collector's name in the config and the `collector` label
+    collect: Callable[[CollectContext], Iterable[Resource]]
+    scope: str = "regional"  # or 'global': listed once per account (S3)
+    price: Callable[[Prices, Resource], float | None] | None = None  # USD a month at list price
+    gauges: Sequence[Gauge] = ()
+    console: Console | None = None
+    diagram: Diagram | None = None
+    taggable: bool = True  # checked by the missing_tags rule
 
 
 def paginate(client, operation: str, result_key: str, **params) -> Iterator[Any]:

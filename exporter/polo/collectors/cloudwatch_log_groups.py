@@ -13,11 +13,11 @@ when the group never expires its events. `resource_class` is the log group class
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, map_tags, paginate
+from polo.collectors.base import (
+    CONSOLE, DAY, CollectContext, Console, Gauge, Prices, ResourceType, detail, map_tags, paginate,
+)
 from polo.model import Resource
 
-NAME = "cloudwatch_log_groups"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -29,7 +29,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="cloudwatch_log_group",
+            resource_type=TYPE.name,
             resource_id=name,
             name=name,
             state="active",
@@ -40,3 +40,18 @@ def collect(ctx: CollectContext):
             tags=map_tags(logs.list_tags_for_resource(resourceArn=arn).get("tags") if arn else None),
             details={"retention_days": group.get("retentionInDays"), "arn": arn},
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Archived log storage per GB-month; ingestion bills per use and is excluded."""
+    return prices.storage(r, "logs_storage_gb_month")
+
+
+TYPE = ResourceType(
+    name="cloudwatch_log_group", collector="cloudwatch_log_groups", collect=collect,
+    price=price,
+    gauges=(Gauge("polo_cloudwatch_log_group_retention_seconds",
+                  "How long a log group keeps its events (absent when they never expire).",
+                  detail("retention_days", DAY)),),
+    console=Console(CONSOLE + "cloudwatch/home?region={r}#logsV2:log-groups/log-group/{1}"),
+)

@@ -13,11 +13,11 @@ by AWS about every six hours; global secondary indexes' capacity is not included
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import (
+    CONSOLE, GIB, CollectContext, Console, Gauge, Prices, ResourceType, detail, paginate,
+)
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "dynamodb_tables"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -31,7 +31,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="dynamodb_table",
+            resource_type=TYPE.name,
             resource_id=name,
             name=name,
             state=table.get("TableStatus", ""),
@@ -46,3 +46,38 @@ def collect(ctx: CollectContext):
                      "table_class": (table.get("TableClassSummary") or {}).get("TableClass") or "STANDARD",
                      "arn": arn},
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Storage for the table class, plus provisioned read and write capacity by the hour.
+    On-demand requests bill per use and are excluded; so is the account's free tier."""
+    table_class = str(r.details.get("table_class") or "STANDARD")
+    per_gb = prices.lookup(r.region, "dynamodb_storage_gb_month", table_class)
+    cost = None if per_gb is None else per_gb * (r.size_bytes or 0) / GIB
+    if r.resource_class != "PROVISIONED":
+        return cost
+    for kind, units in (("dynamodb_read_capacity_unit_hourly", r.details.get("read_capacity_units")),
+                        ("dynamodb_write_capacity_unit_hourly", r.details.get("write_capacity_units"))):
+        unit_hourly = prices.lookup(r.region, kind, table_class)
+        if cost is None or unit_hourly is None:
+            cost = None
+            continue
+        cost += unit_hourly * float(units or 0) * prices.hours_per_month
+    return cost
+
+
+TYPE = ResourceType(
+    name="dynamodb_table", collector="dynamodb_tables", collect=collect,
+    price=price,
+    gauges=(
+        Gauge("polo_dynamodb_table_items",
+              "Items in a DynamoDB table (AWS refreshes the figure about every six hours).", detail("item_count")),
+        Gauge("polo_dynamodb_table_read_capacity_units",
+              "Provisioned read capacity units of a DynamoDB table (absent when on-demand).",
+              detail("read_capacity_units")),
+        Gauge("polo_dynamodb_table_write_capacity_units",
+              "Provisioned write capacity units of a DynamoDB table (absent when on-demand).",
+              detail("write_capacity_units")),
+    ),
+    console=Console(CONSOLE + "dynamodbv2/home?region={r}#table?name={1}"),
+)

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from polo.collectors.base import GIB, CollectContext, paginate
+from polo.collectors.base import EC2_CONSOLE, GIB, CollectContext, Console, Prices, ResourceType, paginate
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "ebs_snapshots"
-SCOPE = "regional"
 
 
 def ami_references(ec2) -> dict[str, tuple[str, ...]]:
@@ -44,7 +42,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="ebs_snapshot",
+            resource_type=TYPE.name,
             resource_id=snapshot["SnapshotId"],
             name=tags.get("Name") or description,
             state=snapshot.get("State", ""),
@@ -58,3 +56,19 @@ def collect(ctx: CollectContext):
                 "description": description,
             },
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Standard tier at the source volume's size: an upper bound, since AWS bills only the
+    blocks a snapshot stores and DescribeSnapshots does not report them."""
+    per_gb = prices.lookup(r.region, "ebs_snapshot_gb_month")
+    if per_gb is None or r.size_bytes is None:
+        return None
+    return per_gb * r.size_bytes / GIB
+
+
+TYPE = ResourceType(
+    name="ebs_snapshot", collector="ebs_snapshots", collect=collect,
+    price=price,
+    console=Console(EC2_CONSOLE + "SnapshotDetails:snapshotId={1}"),
+)

@@ -11,11 +11,11 @@ Yields, e.g.:
 """
 from __future__ import annotations
 
-from polo.collectors.base import GIB, CollectContext, paginate
+from polo.collectors.base import (
+    EC2_CONSOLE, GIB, CollectContext, Console, Diagram, Prices, ResourceType, paginate,
+)
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "ebs_volumes"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -28,7 +28,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="ebs_volume",
+            resource_type=TYPE.name,
             resource_id=volume["VolumeId"],
             name=tags.get("Name", ""),
             state=volume.get("State", ""),
@@ -45,3 +45,19 @@ def collect(ctx: CollectContext):
                 "encrypted": bool(volume.get("Encrypted", False)),
             },
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Storage plus provisioned IOPS and throughput (polo.prices.pricing.PriceTable.volume_of)."""
+    if r.size_bytes is None:
+        return None
+    return prices.volume_of(r.region, r.resource_class, r.size_bytes / GIB, r.details.get("iops"),
+                            r.details.get("throughput"))
+
+
+TYPE = ResourceType(
+    name="ebs_volume", collector="ebs_volumes", collect=collect,
+    price=price,
+    console=Console(EC2_CONSOLE + "VolumeDetails:volumeId={1}"),
+    diagram=Diagram("parent", "#FADE2A"),
+)

@@ -14,11 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import EC2_CONSOLE, CollectContext, Console, Diagram, Prices, ResourceType, paginate
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "ec2_instances"
-SCOPE = "regional"
 TRANSITION_TIME = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")  # AWS: GMT, moto: UTC
 
 
@@ -38,7 +36,7 @@ def collect(ctx: CollectContext):
             yield Resource(
                 account_id=ctx.account_id,
                 region=ctx.region,
-                resource_type="ec2_instance",
+                resource_type=TYPE.name,
                 resource_id=inst["InstanceId"],
                 name=tags.get("Name", ""),
                 state=inst.get("State", {}).get("Name", ""),
@@ -56,3 +54,18 @@ def collect(ctx: CollectContext):
                     "public_ip": inst.get("PublicIpAddress", ""),
                 },
             )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Compute only, while running: a stopped instance's volumes are billed as volumes."""
+    if r.state != "running":
+        return 0.0
+    return prices.monthly(prices.lookup(r.region, "ec2_instance_hourly", r.resource_class))
+
+
+TYPE = ResourceType(
+    name="ec2_instance", collector="ec2_instances", collect=collect,
+    price=price,
+    console=Console(EC2_CONSOLE + "InstanceDetails:instanceId={1}"),
+    diagram=Diagram("vpc", "#73BF69"),
+)

@@ -12,23 +12,20 @@ count once per image, so it is an upper bound of the storage AWS bills.
 """
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
-from polo.collectors.base import CollectContext, paginate
-from polo.aws.errors import error_code
+from polo.collectors.base import (
+    CONSOLE, CollectContext, Console, Gauge, Prices, ResourceType, detail, paginate,
+)
+from polo.errors import error_code
 from polo.model import Resource, tag_dict, timestamp
-
-NAME = "ecr_repositories"
-SCOPE = "regional"
 
 
 def has_lifecycle_policy(ecr, name: str) -> bool:
     try:
         ecr.get_lifecycle_policy(repositoryName=name)
-    except ClientError as exc:  # only "no policy" is an answer; the rest fail the collector
-        if error_code(exc) == "LifecyclePolicyNotFoundException":
-            return False
-        raise
+    except Exception as exc:  # only "no policy" is an answer; the rest fail the collector
+        if error_code(exc) != "LifecyclePolicyNotFoundException":
+            raise
+        return False
     return True
 
 
@@ -41,7 +38,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="ecr_repository",
+            resource_type=TYPE.name,
             resource_id=name,
             name=name,
             state="active",
@@ -52,3 +49,20 @@ def collect(ctx: CollectContext):
             details={"image_count": len(images), "lifecycle_policy": has_lifecycle_policy(ecr, name),
                      "arn": arn},
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Image storage per GB-month (an upper bound: shared layers count once per image)."""
+    return prices.storage(r, "ecr_storage_gb_month")
+
+
+TYPE = ResourceType(
+    name="ecr_repository", collector="ecr_repositories", collect=collect,
+    price=price,
+    gauges=(
+        Gauge("polo_ecr_repository_images", "Images in an ECR repository.", detail("image_count")),
+        Gauge("polo_ecr_repository_lifecycle_policy", "1 if the ECR repository has a lifecycle policy, else 0.",
+              detail("lifecycle_policy")),
+    ),
+    console=Console(CONSOLE + "ecr/repositories/private/{account}/{1}?region={r}"),
+)

@@ -15,11 +15,9 @@ subnet of an awsvpc network configuration.
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import CONSOLE, CollectContext, Console, Gauge, ResourceType, detail, paginate
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "ecs_services"
-SCOPE = "regional"
 SERVICES_PER_CALL = 10  # DescribeServices' limit
 
 
@@ -43,7 +41,7 @@ def collect(ctx: CollectContext):
                 yield Resource(
                     account_id=ctx.account_id,
                     region=ctx.region,
-                    resource_type="ecs_service",
+                    resource_type=TYPE.name,
                     resource_id=service["serviceArn"],
                     name=service.get("serviceName", ""),
                     state=service.get("status", ""),
@@ -55,3 +53,15 @@ def collect(ctx: CollectContext):
                     details={"cluster": cluster, "desired_tasks": service.get("desiredCount"),
                              "running_tasks": service.get("runningCount"), "launch_type": kind},
                 )
+
+
+TYPE = ResourceType(
+    name="ecs_service", collector="ecs_services", collect=collect,
+    gauges=(
+        Gauge("polo_ecs_service_desired_tasks", "Desired task count of an ECS service.", detail("desired_tasks")),
+        Gauge("polo_ecs_service_running_tasks", "Running task count of an ECS service.", detail("running_tasks")),
+    ),
+    # arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE
+    console=Console(CONSOLE + "ecs/v2/clusters/{1}/services/{2}?region={r}",
+                    "arn:[^:]+:ecs:[^:]*:[^:]*:service/([^/]+)/([^/]+)"),
+)

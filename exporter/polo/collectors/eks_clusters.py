@@ -12,11 +12,11 @@ not anything runs on it; `parent_id` is the cluster's VPC, else the account.
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, map_tags, paginate
+from polo.collectors.base import (
+    CONSOLE, CollectContext, Console, Gauge, Prices, ResourceType, detail, map_tags, paginate,
+)
 from polo.model import Resource, timestamp
 
-NAME = "eks_clusters"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -30,7 +30,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="eks_cluster",
+            resource_type=TYPE.name,
             resource_id=name,
             name=name,
             state=cluster.get("status", ""),
@@ -42,3 +42,21 @@ def collect(ctx: CollectContext):
             details={"nodegroups": nodegroups, "fargate_profiles": profiles,
                      "arn": cluster.get("arn", "")},
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """The control plane, billed by the hour whether or not anything runs on it. Nodes are
+    EC2 instances (priced as such); extended-support surcharges are not included."""
+    return prices.monthly(prices.lookup(r.region, "eks_cluster_hourly"))
+
+
+TYPE = ResourceType(
+    name="eks_cluster", collector="eks_clusters", collect=collect,
+    price=price,
+    gauges=(
+        Gauge("polo_eks_cluster_nodegroups", "Managed node groups in an EKS cluster.", detail("nodegroups")),
+        Gauge("polo_eks_cluster_fargate_profiles", "Fargate profiles in an EKS cluster.",
+              detail("fargate_profiles")),
+    ),
+    console=Console(CONSOLE + "eks/home?region={r}#/clusters/{1}"),
+)

@@ -8,16 +8,16 @@ Yields, e.g.:
              details={'cluster': 'ml-serving', 'desired_size': 2, 'min_size': 1, 'max_size': 4,
                       'instance_types': ('g5.xlarge',), 'capacity_type': 'ON_DEMAND'})
 Names are unique only within a cluster, so the id is the node group's ARN; `parent_id` is the
-cluster's name (an eks_cluster's resource_id). `resource_class` is the instance types joined by
+cluster's name (the EKS cluster's resource_id). `resource_class` is the instance types joined by
 ','. The nodes themselves are EC2 instances and are priced as such.
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, map_tags, paginate
+from polo.collectors.base import (
+    CONSOLE, CollectContext, Console, Gauge, ResourceType, detail, map_tags, paginate,
+)
 from polo.model import Resource, timestamp
 
-NAME = "eks_nodegroups"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -30,7 +30,7 @@ def collect(ctx: CollectContext):
             yield Resource(
                 account_id=ctx.account_id,
                 region=ctx.region,
-                resource_type="eks_nodegroup",
+                resource_type=TYPE.name,
                 resource_id=group.get("nodegroupArn") or f"{cluster}/{name}",
                 name=name,
                 state=group.get("status", ""),
@@ -42,3 +42,19 @@ def collect(ctx: CollectContext):
                          "min_size": scaling.get("minSize"), "max_size": scaling.get("maxSize"),
                          "instance_types": types, "capacity_type": group.get("capacityType", "")},
             )
+
+
+TYPE = ResourceType(
+    name="eks_nodegroup", collector="eks_nodegroups", collect=collect,
+    gauges=(
+        Gauge("polo_eks_nodegroup_desired_nodes", "Desired node count of an EKS managed node group.",
+              detail("desired_size")),
+        Gauge("polo_eks_nodegroup_min_nodes", "Minimum node count of an EKS managed node group.",
+              detail("min_size")),
+        Gauge("polo_eks_nodegroup_max_nodes", "Maximum node count of an EKS managed node group.",
+              detail("max_size")),
+    ),
+    # arn:aws:eks:REGION:ACCOUNT:nodegroup/CLUSTER/NODEGROUP/UUID
+    console=Console(CONSOLE + "eks/home?region={r}#/clusters/{1}/nodegroups/{2}",
+                    "arn:[^:]+:eks:[^:]*:[^:]*:nodegroup/([^/]+)/([^/]+)/.*"),
+)

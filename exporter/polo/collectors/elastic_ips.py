@@ -13,11 +13,9 @@ instance, else the NAT gateway, else ''. AWS gives addresses no creation time.
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import EC2_CONSOLE, CollectContext, Console, Prices, ResourceType, paginate
 from polo.model import Resource, tag_dict
 
-NAME = "elastic_ips"
-SCOPE = "regional"
 GONE = ("deleted", "failed")  # NAT gateways in these states no longer hold their addresses
 
 
@@ -46,7 +44,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="elastic_ip",
+            resource_type=TYPE.name,
             resource_id=allocation_id or public_ip,
             name=tags.get("Name") or public_ip,
             state="associated" if associated else "unassociated",
@@ -59,3 +57,15 @@ def collect(ctx: CollectContext):
                 "network_interface_id": address.get("NetworkInterfaceId") or "",
             },
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Public IPv4 addresses are billed hourly since February 2024, associated or idle."""
+    return prices.monthly(prices.lookup(r.region, "public_ipv4_hourly"))
+
+
+TYPE = ResourceType(
+    name="elastic_ip", collector="elastic_ips", collect=collect,
+    price=price,
+    console=Console(EC2_CONSOLE + "ElasticIpDetails:AllocationId={1}"),
+)

@@ -11,11 +11,11 @@ listed as clusters of their own; `parent_id` is the replication group, else the 
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import (
+    CONSOLE, CollectContext, Console, Gauge, Prices, ResourceType, detail, paginate,
+)
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "elasticache_clusters"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -27,7 +27,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="elasticache_cluster",
+            resource_type=TYPE.name,
             resource_id=cluster["CacheClusterId"],
             name=cluster["CacheClusterId"],
             state=cluster.get("CacheClusterStatus", ""),
@@ -38,3 +38,18 @@ def collect(ctx: CollectContext):
             details={"nodes": cluster.get("NumCacheNodes"), "engine": cluster.get("Engine", ""),
                      "replication_group": group, "arn": arn},
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Every node at its node type's hourly price for the engine (Valkey is cheaper)."""
+    engine = str(r.details.get("engine", "redis"))
+    hourly = prices.lookup(r.region, "elasticache_node_hourly", engine, r.resource_class)
+    return None if hourly is None else prices.monthly(hourly * int(r.details.get("nodes") or 1))
+
+
+TYPE = ResourceType(
+    name="elasticache_cluster", collector="elasticache_clusters", collect=collect,
+    price=price,
+    gauges=(Gauge("polo_elasticache_cluster_nodes", "Cache nodes in an ElastiCache cluster.", detail("nodes")),),
+    console=Console(CONSOLE + "elasticache/home?region={r}#/redis/{1}"),
+)

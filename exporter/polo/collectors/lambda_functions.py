@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import CONSOLE, CollectContext, Console, ResourceType, paginate
 from polo.model import EMPTY, Resource, timestamp
 
-NAME = "lambda_functions"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -34,7 +32,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="lambda_function",
+            resource_type=TYPE.name,
             resource_id=function["FunctionName"],
             name=function["FunctionName"],
             state=function.get("State") or "Active",
@@ -46,3 +44,9 @@ def collect(ctx: CollectContext):
             tags=tags,
             details={"memory_mb": function.get("MemorySize"), "arn": arn},
         )
+
+
+TYPE = ResourceType(
+    name="lambda_function", collector="lambda_functions", collect=collect,
+    console=Console(CONSOLE + "lambda/home?region={r}#/functions/{1}"),
+)

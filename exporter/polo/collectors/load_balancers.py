@@ -18,11 +18,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Mapping
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import EC2_CONSOLE, CollectContext, Console, Diagram, Prices, ResourceType, paginate
 from polo.model import EMPTY, Resource, tag_dict, timestamp
 
-NAME = "load_balancers"
-SCOPE = "regional"
 TAGS_PER_CALL = 20  # DescribeTags' limit
 
 
@@ -66,7 +64,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="load_balancer",
+            resource_type=TYPE.name,
             resource_id=arn,
             name=lb.get("LoadBalancerName", ""),
             state=(lb.get("State") or {}).get("Code", ""),
@@ -83,3 +81,16 @@ def collect(ctx: CollectContext):
                 "dns_name": lb.get("DNSName", ""),
             },
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Hourly charge only; LCU/NLCU/GLCU usage is excluded."""
+    return prices.monthly(prices.lookup(r.region, "load_balancer_hourly", r.resource_class))
+
+
+TYPE = ResourceType(
+    name="load_balancer", collector="load_balancers", collect=collect,
+    price=price,
+    console=Console(EC2_CONSOLE + "LoadBalancer:loadBalancerArn={1}"),
+    diagram=Diagram("vpc", "#F2495C"),
+)

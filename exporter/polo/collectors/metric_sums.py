@@ -12,10 +12,8 @@ import datetime as dt
 import logging
 from typing import Hashable, Mapping, Sequence, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from polo.collectors.base import paginate
-from polo.aws.errors import error_code
+from polo.errors import error_code
 
 WINDOW = dt.timedelta(days=7)
 QUERIES_PER_CALL = 500  # GetMetricData's limit
@@ -29,6 +27,8 @@ def weekly_sums(cloudwatch, namespace: str, metric_name: str,
     """key -> `metric_name` summed over the last 7 days across the key's series, each series
     given as its dimensions ({name: value}); every key None on error. `what` names the
     resources in the warning."""
+    from botocore.exceptions import BotoCoreError, ClientError  # here: the declarations load no AWS SDK
+
     if not series:
         return {}
     end = now or dt.datetime.now(dt.timezone.utc)

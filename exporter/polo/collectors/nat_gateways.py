@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import VPC_CONSOLE, CollectContext, Console, Diagram, Prices, ResourceType, paginate
 from polo.collectors.metric_sums import weekly_sums
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "nat_gateways"
-SCOPE = "regional"
+UNBILLED_STATES = ("deleting", "deleted", "failed")  # no hourly charge
 
 
 def bytes_out(cloudwatch, gateway_ids: list[str],
@@ -40,7 +39,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="nat_gateway",
+            resource_type=TYPE.name,
             resource_id=gateway["NatGatewayId"],
             name=tags.get("Name", ""),
             state=gateway.get("State", ""),
@@ -55,3 +54,18 @@ def collect(ctx: CollectContext):
                 "bytes_out_7d": traffic.get(gateway["NatGatewayId"]),
             },
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Hourly charge only; data processing (per GB) is excluded."""
+    if r.state in UNBILLED_STATES:
+        return 0.0
+    return prices.monthly(prices.lookup(r.region, "nat_gateway_hourly"))
+
+
+TYPE = ResourceType(
+    name="nat_gateway", collector="nat_gateways", collect=collect,
+    price=price,
+    console=Console(VPC_CONSOLE + "NatGatewayDetails:natGatewayId={1}"),
+    diagram=Diagram("vpc", "#FF9830"),
+)

@@ -15,11 +15,9 @@ Yields, e.g.:
 """
 from __future__ import annotations
 
-from polo.collectors.base import GIB, CollectContext
+from polo.collectors.base import CONSOLE, GIB, CollectContext, Console, Gauge, Prices, ResourceType, detail
 from polo.model import Resource, tag_dict
 
-NAME = "opensearch_domains"
-SCOPE = "regional"
 DOMAINS_PER_CALL = 5  # DescribeDomains' limit
 
 
@@ -44,7 +42,7 @@ def collect(ctx: CollectContext):
             yield Resource(
                 account_id=ctx.account_id,
                 region=ctx.region,
-                resource_type="opensearch_domain",
+                resource_type=TYPE.name,
                 resource_id=domain["DomainName"],
                 name=domain["DomainName"],
                 state=state(domain),
@@ -62,3 +60,28 @@ def collect(ctx: CollectContext):
                          if config.get("DedicatedMasterEnabled") else 0,
                          "arn": arn},
             )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Data nodes, dedicated masters and EBS storage; UltraWarm and snapshots excluded."""
+    nodes = ((r.resource_class, r.details.get("instance_count")),
+             (str(r.details.get("master_instance_type", "")), r.details.get("master_count")))
+    hourly = prices.hourly_nodes(r.region, "opensearch_instance_hourly", nodes)
+    per_gb = prices.lookup(r.region, "opensearch_storage_gb_month",
+                           str(r.details.get("volume_type", "gp3"))) if r.size_bytes else 0.0
+    if hourly is None or per_gb is None:
+        return None
+    return hourly * prices.hours_per_month + per_gb * (r.size_bytes or 0) / GIB
+
+
+TYPE = ResourceType(
+    name="opensearch_domain", collector="opensearch_domains", collect=collect,
+    price=price,
+    gauges=(
+        Gauge("polo_opensearch_domain_instances", "Data nodes of an OpenSearch domain.", detail("instance_count")),
+        Gauge("polo_opensearch_domain_master_instances",
+              "Dedicated master nodes of an OpenSearch domain (0 without dedicated masters).",
+              detail("master_count")),
+    ),
+    console=Console(CONSOLE + "aos/home?region={r}#opensearch/domains/{1}"),
+)

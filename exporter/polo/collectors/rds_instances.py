@@ -11,11 +11,11 @@ Yields, e.g.:
 """
 from __future__ import annotations
 
-from polo.collectors.base import GIB, CollectContext, paginate
+from polo.collectors.base import (
+    CONSOLE, GIB, CollectContext, Console, Diagram, Prices, ResourceType, paginate,
+)
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "rds_instances"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -27,7 +27,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="rds_instance",
+            resource_type=TYPE.name,
             resource_id=db["DBInstanceIdentifier"],
             name=db["DBInstanceIdentifier"],
             state=db.get("DBInstanceStatus", ""),
@@ -44,3 +44,37 @@ def collect(ctx: CollectContext):
                 "arn": db.get("DBInstanceArn", ""),
             },
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Instance hours (not while stopped) plus allocated storage; Multi-AZ doubles both.
+    Provisioned IOPS and backup storage beyond the free allowance are excluded."""
+    storage = storage_cost(prices, r)
+    if r.state == "stopped":
+        return storage
+    engine = str(r.details.get("engine", ""))
+    hourly = prices.lookup(r.region, "rds_instance_hourly", prices.rds_engine_aliases.get(engine, engine),
+                           r.resource_class)
+    if hourly is None or storage is None:
+        return None
+    return hourly * prices.hours_per_month * az_factor(prices, r) + storage
+
+
+def storage_cost(prices: Prices, r: Resource) -> float | None:
+    """Allocated storage a month; billed whether the instance runs or is stopped."""
+    per_gb = prices.lookup(r.region, "rds_storage_gb_month", str(r.details.get("storage_type", "")))
+    if per_gb is None or r.size_bytes is None:
+        return None
+    return per_gb * r.size_bytes / GIB * az_factor(prices, r)
+
+
+def az_factor(prices: Prices, r: Resource) -> float:
+    return prices.rds_multi_az_factor if r.details.get("multi_az") else 1.0
+
+
+TYPE = ResourceType(
+    name="rds_instance", collector="rds_instances", collect=collect,
+    price=price,
+    console=Console(CONSOLE + "rds/home?region={r}#database:id={1};is-cluster=false"),
+    diagram=Diagram("vpc", "#3274D9"),
+)

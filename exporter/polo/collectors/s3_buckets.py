@@ -13,14 +13,10 @@ fails the whole collector, so the sweep reports it instead of publishing a parti
 """
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
-from polo.collectors.base import CollectContext, paginate
-from polo.aws.errors import error_code
+from polo.collectors.base import CollectContext, Console, ResourceType, paginate
+from polo.errors import error_code
 from polo.model import EMPTY, Resource, tag_dict, timestamp
 
-NAME = "s3_buckets"
-SCOPE = "global"
 BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 LEGACY_LOCATIONS = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}
 
@@ -33,20 +29,20 @@ def bucket_region(s3, bucket: str) -> str:
 def public_access_blocked(s3, bucket: str) -> bool:
     try:
         config = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    except ClientError as exc:
-        if error_code(exc) == "NoSuchPublicAccessBlockConfiguration":
-            return False
-        raise
+    except Exception as exc:  # that one AWS error code is an answer; the rest fail the collector
+        if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
+            raise
+        return False
     return all(config.get(flag) is True for flag in BLOCK_FLAGS)
 
 
 def bucket_tags(s3, bucket: str):
     try:
         return tag_dict(s3.get_bucket_tagging(Bucket=bucket).get("TagSet"))
-    except ClientError as exc:
-        if error_code(exc) == "NoSuchTagSet":
-            return EMPTY
-        raise
+    except Exception as exc:  # that one AWS error code is an answer; the rest fail the collector
+        if error_code(exc) != "NoSuchTagSet":
+            raise
+        return EMPTY
 
 
 def collect(ctx: CollectContext):
@@ -58,7 +54,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=region,
-            resource_type="s3_bucket",
+            resource_type=TYPE.name,
             resource_id=name,
             name=name,
             parent_id=ctx.account_id,
@@ -66,3 +62,9 @@ def collect(ctx: CollectContext):
             tags=bucket_tags(s3, name),
             details={"public_access_blocked": public_access_blocked(s3, name)},
         )
+
+
+TYPE = ResourceType(
+    name="s3_bucket", collector="s3_buckets", collect=collect, scope="global",
+    console=Console("https://s3.console.aws.amazon.com/s3/buckets/{1}?region={r}"),
+)

@@ -20,12 +20,14 @@ or a timeout): the endpoints are still reported, the failure is logged as a warn
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, paginate
+from typing import Any, Mapping
+
+from polo.collectors.base import (
+    CONSOLE, CollectContext, Console, Gauge, Prices, ResourceType, detail, paginate,
+)
 from polo.collectors.metric_sums import weekly_sums
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "sagemaker_endpoints"
-SCOPE = "regional"
 
 
 def variants(endpoint: dict, config: dict) -> tuple[tuple[str, str, int], ...]:
@@ -60,7 +62,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="sagemaker_endpoint",
+            resource_type=TYPE.name,
             resource_id=name,
             name=name,
             state=endpoint.get("EndpointStatus", ""),
@@ -71,3 +73,34 @@ def collect(ctx: CollectContext):
             details={"variants": found, "instance_count": sum(v[2] for v in found),
                      "invocations_7d": traffic.get(name), "arn": arn},
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """Instances of every production variant at SageMaker hosting prices; serverless
+    variants (no instance type) bill per use and add nothing."""
+    nodes = [(instance_type, count) for _name, instance_type, count in r.details.get("variants") or ()]
+    return prices.monthly(prices.hourly_nodes(r.region, "sagemaker_hosting_hourly", nodes))
+
+
+def variant_instances(details: Mapping[str, Any]):
+    """(variant, instance type) -> instance count, one per production variant."""
+    for variant, instance_type, count in details.get("variants", ()):
+        yield (variant, instance_type), count
+
+
+TYPE = ResourceType(
+    name="sagemaker_endpoint", collector="sagemaker_endpoints", collect=collect,
+    price=price,
+    gauges=(
+        Gauge("polo_sagemaker_endpoint_instances",
+              "Instances serving a SageMaker endpoint, all production variants together.",
+              detail("instance_count")),
+        Gauge("polo_sagemaker_endpoint_invocations_7d",
+              "Invocations of a SageMaker endpoint over the last 7 days, all variants (CloudWatch Invocations).",
+              detail("invocations_7d")),
+        Gauge("polo_sagemaker_endpoint_variant_instances",
+              "Instances of one production variant of a SageMaker endpoint, by instance type.",
+              variant_instances, labels=("variant", "instance_type")),
+    ),
+    console=Console(CONSOLE + "sagemaker/home?region={r}#/endpoints/{1}"),
+)

@@ -14,11 +14,9 @@ account.
 """
 from __future__ import annotations
 
-from polo.collectors.base import GIB, CollectContext, paginate
+from polo.collectors.base import CONSOLE, GIB, CollectContext, Console, Prices, ResourceType, paginate
 from polo.model import Resource, tag_dict, timestamp
 
-NAME = "sagemaker_notebooks"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -32,7 +30,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="sagemaker_notebook",
+            resource_type=TYPE.name,
             resource_id=name,
             name=name,
             state=notebook.get("NotebookInstanceStatus", ""),
@@ -44,3 +42,31 @@ def collect(ctx: CollectContext):
             tags=tag_dict(list(paginate(sagemaker, "list_tags", "Tags", ResourceArn=arn)) if arn else None),
             details={"last_modified": timestamp(notebook.get("LastModifiedTime")), "arn": arn},
         )
+
+
+def price(prices: Prices, r: Resource) -> float | None:
+    """The instance while InService, plus its ML storage volume always."""
+    compute = compute_cost(prices, r)
+    storage = storage_cost(prices, r)
+    return None if compute is None or storage is None else compute + storage
+
+
+def compute_cost(prices: Prices, r: Resource) -> float | None:
+    """What stopping the notebook saves: its instance hours (the volume stays)."""
+    if r.state != "InService":
+        return 0.0
+    return prices.monthly(prices.lookup(r.region, "sagemaker_notebook_hourly", r.resource_class))
+
+
+def storage_cost(prices: Prices, r: Resource) -> float | None:
+    if not r.size_bytes:
+        return 0.0
+    per_gb = prices.lookup(r.region, "sagemaker_storage_gb_month")
+    return None if per_gb is None else per_gb * r.size_bytes / GIB
+
+
+TYPE = ResourceType(
+    name="sagemaker_notebook", collector="sagemaker_notebooks", collect=collect,
+    price=price,
+    console=Console(CONSOLE + "sagemaker/home?region={r}#/notebook-instances/{1}"),
+)

@@ -16,11 +16,9 @@ AWS gives security groups no state and no creation time.
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import EC2_CONSOLE, CollectContext, Console, ResourceType, paginate
 from polo.model import Resource, tag_dict
 
-NAME = "security_groups"
-SCOPE = "regional"
 WORLD_V4 = "0.0.0.0/0"
 WORLD_V6 = "::/0"
 PROTOCOL_NUMBERS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
@@ -59,7 +57,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="security_group",
+            resource_type=TYPE.name,
             resource_id=group["GroupId"],
             name=tags.get("Name") or group_name,
             parent_id=group.get("VpcId", ""),
@@ -71,3 +69,9 @@ def collect(ctx: CollectContext):
                 "open_ingress": open_ingress(group.get("IpPermissions")),
             },
         )
+
+
+TYPE = ResourceType(
+    name="security_group", collector="security_groups", collect=collect,
+    console=Console(EC2_CONSOLE + "SecurityGroup:groupId={1}"),
+)

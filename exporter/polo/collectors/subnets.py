@@ -9,11 +9,9 @@ AWS gives subnets no creation time, so `created` is always None.
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import VPC_CONSOLE, CollectContext, Console, Diagram, ResourceType, paginate
 from polo.model import Resource, tag_dict
 
-NAME = "subnets"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -23,7 +21,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="subnet",
+            resource_type=TYPE.name,
             resource_id=subnet["SubnetId"],
             name=tags.get("Name", ""),
             state=subnet.get("State", ""),
@@ -37,3 +35,10 @@ def collect(ctx: CollectContext):
                 "availability_zone": subnet.get("AvailabilityZone", ""),
             },
         )
+
+
+TYPE = ResourceType(
+    name="subnet", collector="subnets", collect=collect,
+    console=Console(VPC_CONSOLE + "SubnetDetails:subnetId={1}"),
+    diagram=Diagram("vpc", "#B877D9"),
+)

@@ -9,11 +9,9 @@ AWS gives VPCs no creation time, so `created` is always None.
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, paginate
+from polo.collectors.base import VPC_CONSOLE, CollectContext, Console, Diagram, ResourceType, paginate
 from polo.model import Resource, tag_dict
 
-NAME = "vpcs"
-SCOPE = "regional"
 
 
 def collect(ctx: CollectContext):
@@ -23,7 +21,7 @@ def collect(ctx: CollectContext):
         yield Resource(
             account_id=ctx.account_id,
             region=ctx.region,
-            resource_type="vpc",
+            resource_type=TYPE.name,
             resource_id=vpc["VpcId"],
             name=tags.get("Name", ""),
             state=vpc.get("State", ""),
@@ -36,3 +34,10 @@ def collect(ctx: CollectContext):
                 "is_default": bool(vpc.get("IsDefault", False)),
             },
         )
+
+
+TYPE = ResourceType(
+    name="vpc", collector="vpcs", collect=collect,
+    console=Console(VPC_CONSOLE + "VpcDetails:VpcId={1}"),
+    diagram=Diagram("account", "#8F3BB8"),
+)

@@ -12,7 +12,8 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from polo.aws.access import AwsAccess, error_code
+from polo.aws.access import AwsAccess
+from polo.errors import error_code
 from polo.config import Account, Config
 from polo.costs import budget
 from polo.costs.explorer import REQUEST_COST_USD, CostExplorer, RequestCounter

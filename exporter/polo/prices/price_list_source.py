@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 from polo.atomic import write_atomically
 from polo.aws.access import AwsAccess
 from polo.config import Account, Config
-from polo.aws.errors import error_code
+from polo.errors import error_code
 from polo.render.exposition import Family
 from polo.model import Snapshot
 from polo.prices.price_list import parse_items, price_from, query_for

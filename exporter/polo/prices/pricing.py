@@ -16,15 +16,15 @@ import json
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
+from polo.collectors import BY_NAME, RESOURCE_TYPES
 from polo.model import GIB, Resource
 
 GP3_BASELINE_IOPS = 3000  # included in the gp3 GB-month price
 GP3_BASELINE_THROUGHPUT = 125  # MiB/s, included too
 GP2_SMALL_VOLUME_GIB = 170  # gp2 volumes up to this size top out at 128 MiB/s, larger ones at 250
 GP2_MAX_THROUGHPUT = 250
-UNBILLED_NAT_STATES = ("deleting", "deleted", "failed")
 # Where a price came from: polo_price_source_info's `source` label.
 PRICE_LIST, TABLE = "price_list", "table"
 PriceKey = tuple[str, ...]  # (region, kind, *classes), e.g. ("eu-west-1", "ec2_instance_hourly", "m5.large")
@@ -65,7 +65,7 @@ class PriceTable:
                    rds_engine_aliases=data.get("rds_engine_aliases", {}),
                    rds_multi_az_factor=float(data.get("rds_multi_az_factor", 2)))
 
-    def _price(self, region: str, *path: str) -> Any:
+    def lookup(self, region: str, *path: str) -> Any:
         """The price at `path` (a price, or a list of tiers): the Price List API's, else the
         table's; None when neither has it."""
         key = (region, *path)
@@ -98,30 +98,32 @@ class PriceTable:
     def monthly(self, hourly: float | None) -> float | None:
         return None if hourly is None else hourly * self.hours_per_month
 
-    # --- per resource type ------------------------------------------------------------------
-
     def monthly_cost(self, resource: Resource) -> float | None:
-        """Estimated USD a month at list price; None when the table has no price for it."""
-        pricer = _PRICERS.get(resource.resource_type)
-        return pricer(self, resource) if pricer else None
+        """Estimated USD a month at list price; None when no source has a price for it (or
+        its type declares no price: polo.collectors)."""
+        resource_type = BY_NAME.get(resource.resource_type)
+        return resource_type.price(self, resource) if resource_type and resource_type.price else None
 
-    def instance(self, r: Resource) -> float | None:
-        """Compute only, while running: a stopped instance's volumes are billed as volumes."""
-        if r.state != "running":
-            return 0.0
-        return self.monthly(self._price(r.region, "ec2_instance_hourly", r.resource_class))
+    # --- the building blocks the types' pricers use (polo.collectors.base.Prices) ------------
 
-    def volume(self, r: Resource) -> float | None:
-        if r.size_bytes is None:
+    def hourly_nodes(self, region: str, kind: str, nodes: Iterable[tuple[str, Any]]) -> float | None:
+        """USD an hour for (instance type, count) pairs; pairs without a type or count add 0."""
+        prices = [(self.lookup(region, kind, instance_type), int(count))
+                  for instance_type, count in nodes if instance_type and count]
+        if any(price is None for price, _count in prices):
             return None
-        return self.volume_of(r.region, r.resource_class, r.size_bytes / GIB,
-                              r.details.get("iops"), r.details.get("throughput"))
+        return sum(price * count for price, count in prices)
+
+    def storage(self, r: Resource, kind: str) -> float | None:
+        """A per-GB-month price times the resource's size (0 bytes when AWS gave none)."""
+        per_gb = self.lookup(r.region, kind)
+        return None if per_gb is None else per_gb * (r.size_bytes or 0) / GIB
 
     def volume_of(self, region: str, volume_type: str, size_gib: float, iops: float | None = None,
                   throughput: float | None = None) -> float | None:
         """Storage plus provisioned performance: gp3 IOPS and throughput above the included
         3,000 IOPS / 125 MiB/s, io1 per IOPS, io2 per IOPS in AWS's three tiers."""
-        per_gb = self._price(region, "ebs_volume_gb_month", volume_type)
+        per_gb = self.lookup(region, "ebs_volume_gb_month", volume_type)
         performance = self._volume_performance(region, volume_type, iops, throughput)
         if per_gb is None or performance is None:
             return None
@@ -130,18 +132,18 @@ class PriceTable:
     def _volume_performance(self, region: str, volume_type: str, iops: float | None,
                             throughput: float | None) -> float | None:
         if volume_type == "gp3":
-            iops_price = self._price(region, "ebs_gp3_iops_month")
-            throughput_price = self._price(region, "ebs_gp3_throughput_mibps_month")
+            iops_price = self.lookup(region, "ebs_gp3_iops_month")
+            throughput_price = self.lookup(region, "ebs_gp3_throughput_mibps_month")
             if iops_price is None or throughput_price is None:
                 return None
             iops, throughput = iops or GP3_BASELINE_IOPS, throughput or GP3_BASELINE_THROUGHPUT
             return (max(0.0, iops - GP3_BASELINE_IOPS) * iops_price
                     + max(0.0, throughput - GP3_BASELINE_THROUGHPUT) * throughput_price)
         if volume_type == "io1":
-            iops_price = self._price(region, "ebs_io1_iops_month")
+            iops_price = self.lookup(region, "ebs_io1_iops_month")
             return None if iops_price is None else (iops or 0) * iops_price
         if volume_type == "io2":
-            tiers = self._price(region, "ebs_io2_iops_month_tiers")
+            tiers = self.lookup(region, "ebs_io2_iops_month_tiers")
             if tiers is None:
                 return None
             cost, remaining, floor = 0.0, float(iops or 0), 0.0
@@ -162,156 +164,8 @@ class PriceTable:
         return self.volume_of(region, "gp3", size_gib, max(iops or 0, gp2_baseline_iops(size_gib)),
                               throughput)
 
-    def snapshot(self, r: Resource) -> float | None:
-        """Standard tier at the source volume's size: an upper bound, since AWS bills only the
-        blocks a snapshot stores and DescribeSnapshots does not report them."""
-        per_gb = self._price(r.region, "ebs_snapshot_gb_month")
-        if per_gb is None or r.size_bytes is None:
-            return None
-        return per_gb * r.size_bytes / GIB
 
-    def elastic_ip(self, r: Resource) -> float | None:
-        """Public IPv4 addresses are billed hourly since February 2024, associated or idle."""
-        return self.monthly(self._price(r.region, "public_ipv4_hourly"))
-
-    def nat_gateway(self, r: Resource) -> float | None:
-        """Hourly charge only; data processing (per GB) is excluded."""
-        if r.state in UNBILLED_NAT_STATES:
-            return 0.0
-        return self.monthly(self._price(r.region, "nat_gateway_hourly"))
-
-    def load_balancer(self, r: Resource) -> float | None:
-        """Hourly charge only; LCU/NLCU/GLCU usage is excluded."""
-        return self.monthly(self._price(r.region, "load_balancer_hourly", r.resource_class))
-
-    def rds_instance(self, r: Resource) -> float | None:
-        """Instance hours (not while stopped) plus allocated storage; Multi-AZ doubles both.
-        Provisioned IOPS and backup storage beyond the free allowance are excluded."""
-        storage = self.rds_storage(r)
-        if r.state == "stopped":
-            return storage
-        engine = str(r.details.get("engine", ""))
-        hourly = self._price(r.region, "rds_instance_hourly",
-                             self.rds_engine_aliases.get(engine, engine), r.resource_class)
-        if hourly is None or storage is None:
-            return None
-        return hourly * self.hours_per_month * self._az_factor(r) + storage
-
-    def rds_storage(self, r: Resource) -> float | None:
-        """Allocated storage a month; billed whether the instance runs or is stopped."""
-        per_gb = self._price(r.region, "rds_storage_gb_month", str(r.details.get("storage_type", "")))
-        if per_gb is None or r.size_bytes is None:
-            return None
-        return per_gb * r.size_bytes / GIB * self._az_factor(r)
-
-    def _az_factor(self, r: Resource) -> float:
-        return self.rds_multi_az_factor if r.details.get("multi_az") else 1.0
-
-
-    # --- the bigger services: priced from the Price List API only (the shipped table has none)
-
-    def eks_cluster(self, r: Resource) -> float | None:
-        """The control plane, billed by the hour whether or not anything runs on it. Nodes are
-        EC2 instances (priced as such); extended-support surcharges are not included."""
-        return self.monthly(self._price(r.region, "eks_cluster_hourly"))
-
-    def elasticache_cluster(self, r: Resource) -> float | None:
-        """Every node at its node type's hourly price for the engine (Valkey is cheaper)."""
-        engine = str(r.details.get("engine", "redis"))
-        hourly = self._price(r.region, "elasticache_node_hourly", engine, r.resource_class)
-        return None if hourly is None else self.monthly(hourly * int(r.details.get("nodes") or 1))
-
-    def opensearch_domain(self, r: Resource) -> float | None:
-        """Data nodes, dedicated masters and EBS storage; UltraWarm and snapshots excluded."""
-        nodes = ((r.resource_class, r.details.get("instance_count")),
-                 (str(r.details.get("master_instance_type", "")), r.details.get("master_count")))
-        hourly = self._hourly_nodes(r.region, "opensearch_instance_hourly", nodes)
-        per_gb = self._price(r.region, "opensearch_storage_gb_month",
-                             str(r.details.get("volume_type", "gp3"))) if r.size_bytes else 0.0
-        if hourly is None or per_gb is None:
-            return None
-        return hourly * self.hours_per_month + per_gb * (r.size_bytes or 0) / GIB
-
-    def sagemaker_endpoint(self, r: Resource) -> float | None:
-        """Instances of every production variant at SageMaker hosting prices; serverless
-        variants (no instance type) bill per use and add nothing."""
-        nodes = [(instance_type, count) for _name, instance_type, count in r.details.get("variants") or ()]
-        return self.monthly(self._hourly_nodes(r.region, "sagemaker_hosting_hourly", nodes))
-
-    def _hourly_nodes(self, region: str, kind: str, nodes) -> float | None:
-        """USD an hour for (instance type, count) pairs; pairs without a type or count add 0."""
-        prices = [(self._price(region, kind, instance_type), int(count))
-                  for instance_type, count in nodes if instance_type and count]
-        if any(price is None for price, _count in prices):
-            return None
-        return sum(price * count for price, count in prices)
-
-    def sagemaker_notebook(self, r: Resource) -> float | None:
-        """The instance while InService, plus its ML storage volume always."""
-        compute = self.sagemaker_notebook_compute(r)
-        storage = self.sagemaker_notebook_storage(r)
-        return None if compute is None or storage is None else compute + storage
-
-    def sagemaker_notebook_compute(self, r: Resource) -> float | None:
-        """What stopping the notebook saves: its instance hours (the volume stays)."""
-        if r.state != "InService":
-            return 0.0
-        return self.monthly(self._price(r.region, "sagemaker_notebook_hourly", r.resource_class))
-
-    def sagemaker_notebook_storage(self, r: Resource) -> float | None:
-        if not r.size_bytes:
-            return 0.0
-        per_gb = self._price(r.region, "sagemaker_storage_gb_month")
-        return None if per_gb is None else per_gb * r.size_bytes / GIB
-
-    def dynamodb_table(self, r: Resource) -> float | None:
-        """Storage for the table class, plus provisioned read and write capacity by the hour.
-        On-demand requests bill per use and are excluded; so is the account's free tier."""
-        table_class = str(r.details.get("table_class") or "STANDARD")
-        per_gb = self._price(r.region, "dynamodb_storage_gb_month", table_class)
-        cost = None if per_gb is None else per_gb * (r.size_bytes or 0) / GIB
-        if r.resource_class != "PROVISIONED":
-            return cost
-        for kind, units in (("dynamodb_read_capacity_unit_hourly", r.details.get("read_capacity_units")),
-                            ("dynamodb_write_capacity_unit_hourly", r.details.get("write_capacity_units"))):
-            unit_hourly = self._price(r.region, kind, table_class)
-            if cost is None or unit_hourly is None:
-                cost = None
-                continue
-            cost += unit_hourly * float(units or 0) * self.hours_per_month
-        return cost
-
-    def ecr_repository(self, r: Resource) -> float | None:
-        """Image storage per GB-month (an upper bound: shared layers count once per image)."""
-        return self._storage(r, "ecr_storage_gb_month")
-
-    def cloudwatch_log_group(self, r: Resource) -> float | None:
-        """Archived log storage per GB-month; ingestion bills per use and is excluded."""
-        return self._storage(r, "logs_storage_gb_month")
-
-    def _storage(self, r: Resource, kind: str) -> float | None:
-        per_gb = self._price(r.region, kind)
-        return None if per_gb is None else per_gb * (r.size_bytes or 0) / GIB
-
-
-_PRICERS = {
-    "ec2_instance": PriceTable.instance,
-    "ebs_volume": PriceTable.volume,
-    "ebs_snapshot": PriceTable.snapshot,
-    "elastic_ip": PriceTable.elastic_ip,
-    "nat_gateway": PriceTable.nat_gateway,
-    "load_balancer": PriceTable.load_balancer,
-    "rds_instance": PriceTable.rds_instance,
-    "eks_cluster": PriceTable.eks_cluster,
-    "elasticache_cluster": PriceTable.elasticache_cluster,
-    "opensearch_domain": PriceTable.opensearch_domain,
-    "sagemaker_endpoint": PriceTable.sagemaker_endpoint,
-    "sagemaker_notebook": PriceTable.sagemaker_notebook,
-    "dynamodb_table": PriceTable.dynamodb_table,
-    "ecr_repository": PriceTable.ecr_repository,
-    "cloudwatch_log_group": PriceTable.cloudwatch_log_group,
-}
-# Resource types with a list price. S3, Lambda and ECS on Fargate bill by usage; VPCs, subnets,
-# security groups and Auto Scaling groups are free; EKS node groups' and Auto Scaling groups'
-# instances are priced as the EC2 instances they are. Those get no estimate at all.
-PRICED_TYPES = tuple(_PRICERS)
+# Resource types with a list price: those whose declaration has a pricer. S3, Lambda and ECS on
+# Fargate bill by usage; VPCs, subnets, security groups and Auto Scaling groups are free; EKS node
+# groups' and Auto Scaling groups' instances are priced as the EC2 instances they are.
+PRICED_TYPES = tuple(t.name for t in RESOURCE_TYPES if t.price)
