@@ -72,10 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     baseline = max_rss_mb()
 
     from bench.synthetic import bench_config, publish_inventory
-    from polo.cli import make_exporter
+    from polo.exporter import Exporter
     from polo.web.exporter_http import serve
 
-    exporter = make_exporter(bench_config(state_dir=tempfile.mkdtemp(prefix="polo-bench-memory-")))
+    exporter = Exporter(bench_config(state_dir=tempfile.mkdtemp(prefix="polo-bench-memory-")))
     server = serve(exporter, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()

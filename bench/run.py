@@ -7,7 +7,7 @@
 
 What it measures (docs/benchmarks.md has the results and the reasoning):
 
-1. Sweeps of the real exporter (polo.cli.make_exporter, aws.endpoint_url -> bench.awsproxy, a
+1. Sweeps of the real exporter (polo.exporter.Exporter, aws.endpoint_url -> bench.awsproxy, a
    proxy adding latency and AWS-like throttling in front of --servers moto server processes):
    Polo's default pool cold and warm, the same under tight buckets (throttling happens), and a
    pool of one worker. Each is set against its lower bound, the largest of

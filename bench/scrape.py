@@ -4,7 +4,7 @@ on the same families, in a fresh process:
     python -m bench.scrape --resources 100000 --scrapes 200 --generate-latest-runs 5
 
 The inventory goes through the exporter's own path (Inventory.apply -> Exporter.publish, the
-exporter built by polo.cli.make_exporter, so cost and action sources are in the payload too) and
+exporter built by polo.exporter.Exporter, so cost and action sources are in the payload too) and
 is served by polo.web.exporter_http on 127.0.0.1. Scrapes are sequential, one connection each (as
 Prometheus opens them against a server that closes after a reply), timed from connect to the
 last byte read.
@@ -87,11 +87,11 @@ def run(resources: int, scrapes: int, generate_latest_runs: int) -> dict:
     from prometheus_client import generate_latest
 
     from bench.synthetic import bench_config, publish_inventory
-    from polo.cli import make_exporter
+    from polo.exporter import Exporter
     from polo.web.exporter_http import serve
 
     config = bench_config(state_dir=tempfile.mkdtemp(prefix="polo-bench-scrape-"))
-    exporter = make_exporter(config)
+    exporter = Exporter(config)
     publish_seconds = publish_inventory(exporter, resources)
     server = serve(exporter, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)

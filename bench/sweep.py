@@ -97,11 +97,12 @@ def make_task_stats():
 
 def make_exporter(config):
     """The exporter exactly as polo-exporter builds it, with task-aware API stats."""
-    from polo.cli import make_exporter as polo_make_exporter
+    from polo.aws.access import AwsAccess
+    from polo.exporter import Exporter, pool_size
 
-    exporter = polo_make_exporter(config)
     stats = make_task_stats()
-    exporter.access.stats = stats  # before any session exists, so every handler is ours
+    exporter = Exporter(config, AwsAccess(config.aws, home_region=config.regions[0], stats=stats,
+                                          max_pool_connections=pool_size(config)))
     original = exporter.sweeper._run_task
 
     def run_task(task):

@@ -18,16 +18,10 @@ from dataclasses import replace
 from importlib import resources
 
 from polo import __version__
-from polo.actions.source import ActionSource
-from polo.aws.access import AwsAccess
 from polo.config import Config, ConfigError, load_config, split_listen_address
-from polo.costs.source import CostSource
 from polo.prices.price_list_source import PriceListSource
-from polo.prices.pricing import PriceTable
-from polo.prices.resource_costs import ResourceCostSource
 from polo.web.exporter_http import serve
 from polo.exporter import Exporter, Starting
-from polo.source import Source
 from polo.web.server import ConnectionErrors, cannot_listen
 from polo.web.web_config import WebConfig, load_web_config, scheme
 
@@ -85,23 +79,6 @@ def load(args, demo_state_dir: str | None = None) -> Config:
     if args.demo and not args.config and demo_state_dir:
         config = replace(config, state_dir=demo_state_dir)
     return config
-
-
-def make_exporter(config: Config, connection_errors: ConnectionErrors | None = None) -> Exporter:
-    access = AwsAccess(config.aws, home_region=config.regions[0],
-                       max_pool_connections=max(10, config.sweep.workers))
-    # Sharded: one Cost Explorer reader (shard 0), since the payer's view covers every account.
-    sources: list[Source] = (
-        [CostSource(config, access)] if config.costs.enabled and config.shard.index == 0 else [])
-    prices = PriceTable.load()
-    # The Price List source goes after the sources that price resources: it takes the price
-    # keys they asked for in the same render.
-    price_list = PriceListSource(config, access, prices) if config.pricing.price_list else None
-    if price_list is not None:
-        prices = price_list.table
-    sources += [ResourceCostSource(config, prices), ActionSource(config, prices)]
-    sources += [price_list] if price_list is not None else []
-    return Exporter(config, access, sources, connection_errors)
 
 
 def run_once(exporter: Exporter) -> None:
@@ -192,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "backfill":
                 from polo.costs.backfill import run_backfill
                 return run_backfill(config, args.since, args.out)
-            exporter = make_exporter(config)
+            exporter = Exporter(config)
             run_once(exporter)
             sys.stdout.buffer.write(exporter.payload.plain)
             return 1 if exporter.failed_tasks() else 0
@@ -230,8 +207,8 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
                 if args.demo:
                     log.info("demo: %s; /healthz answers 503 until the first sweep", task)
                     simulation.enter_context(simulated(config))
-                exporter = make_exporter(config, connection_errors)
-                exporter.loader = lambda: load(args, config.state_dir if args.demo else None)
+                exporter = Exporter(config, http_errors=connection_errors,
+                                    loader=lambda: load(args, config.state_dir if args.demo else None))
                 starting, server.app = server.app, exporter
                 exporter.start()
                 if starting.reload_requested:

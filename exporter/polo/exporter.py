@@ -1,7 +1,8 @@
 """The running exporter: background sweeps, metric sources, and the rendered payload.
 
 A scrape reads `payload`, a reference swapped atomically after each sweep (or cost refresh);
-nothing on the scrape path can reach AWS.
+nothing on the scrape path can reach AWS. `Exporter` is assembled from a config in one place,
+at start and at every reload: `assemble` decides which sources a config asks for.
 """
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
+from polo.actions.source import ActionSource
 from polo.aws.access import AwsAccess
 from polo.config import Config, ConfigError, load_config
+from polo.costs.source import CostSource
+from polo.prices.price_list_source import PriceListSource
+from polo.prices.pricing import PriceTable
+from polo.prices.resource_costs import ResourceCostSource
 from polo.render.exposition import Family, Payload, render
 from polo.render.inventory import InventorySource, SelfSource
 from polo.model import Inventory, Snapshot
@@ -77,18 +83,52 @@ class Starting:
         self.reload_requested = True
 
 
+def assemble(config: Config, access: AwsAccess, prices: PriceTable, running: Sequence[Source] = ()) -> list[Source]:
+    """The optional sources `config` asks for, in render order, keeping those already `running`
+    (their state, threads and counters) and building the rest: Cost Explorer on shard 0 only
+    (the payer's view covers every account) when costs are on; resource prices and cleanup
+    actions, both priced from `prices`; the Price List source last, when on, since it takes the
+    price keys the others asked for in the same render and fills `prices` in place."""
+    have = {type(source): source for source in running}
+
+    def kept(kind: type[Source], build: Callable[[], Source]) -> Source:
+        return have.get(kind) or build()
+
+    sources = []
+    if config.costs.enabled and config.shard.index == 0:
+        sources.append(kept(CostSource, lambda: CostSource(config, access)))
+    sources.append(kept(ResourceCostSource, lambda: ResourceCostSource(config, prices)))
+    sources.append(kept(ActionSource, lambda: ActionSource(config, prices)))
+    if config.pricing.price_list:
+        sources.append(kept(PriceListSource, lambda: PriceListSource(config, access, prices)))
+    return sources
+
+
+def pool_size(config: Config) -> int:
+    """HTTP connections per client: one per sweep worker that may share it."""
+    return max(10, config.sweep.workers)
+
+
 class Exporter:
-    def __init__(self, config: Config, access: AwsAccess, sources: Iterable[Source] = (),
-                 http_errors: ConnectionErrors | None = None):
+    def __init__(self, config: Config, access: AwsAccess | None = None, sources: Iterable[Source] | None = None,
+                 http_errors: ConnectionErrors | None = None, loader: Callable[[], Config] | None = None):
+        """`sources` None: assembled from the config now and at every reload (`assemble`);
+        given (tests), they are kept as they are and only reconfigured. `loader` re-reads the
+        config at a reload (default: the file it came from)."""
         self.config = config
-        self.access = access
-        self.sources = list(sources)  # costs, prices, actions: between the inventory and Polo's own
+        self.access = access or AwsAccess(config.aws, home_region=config.regions[0],
+                                          max_pool_connections=pool_size(config))
+        self.prices = PriceTable.load()
+        self._assembled = sources is None
+        # costs, prices, actions: between the inventory and Polo's own
+        self.sources = assemble(config, self.access, self.prices) if sources is None else list(sources)
         self.http_errors = http_errors or ConnectionErrors()
-        self._all_sources: list[Source] = [InventorySource(config), *self.sources, ConfigState(self),
-                                           HttpState(self.http_errors), SelfSource(config, access.stats)]
-        self.roster = Roster(config, access)
+        self._own_sources: list[Source] = [ConfigState(self), HttpState(self.http_errors),
+                                           SelfSource(config, self.access.stats)]
+        self._inventory_source = InventorySource(config)
+        self.roster = Roster(config, self.access)
         self.reload_ok, self.reload_success_time = True, time.time()  # the config given at start
-        self.sweeper = Sweeper(config, access)
+        self.sweeper = Sweeper(config, self.access)
         self.inventory = Inventory(config.sweep.prune_window)
         self.snapshot: Snapshot | None = None  # the latest sweep, published or not
         # What /metrics serves and the sweep it was rendered from, swapped together so
@@ -100,7 +140,8 @@ class Exporter:
         self._thread: threading.Thread | None = None
         # Live reload: a validated config waits here for the start of the next sweep, which a
         # reload starts at once (_wake), so a sweep never changes config half-way.
-        self.loader: Callable[[], Config] = lambda: load_config(self.config.path)
+        self._loader = loader or (lambda: load_config(self.config.path))
+        self._running = False
         self._pending: Config | None = None
         self._wake = threading.Event()
         self._reload_lock = threading.Lock()
@@ -116,7 +157,7 @@ class Exporter:
         polo_config_last_reload_successful; the running config, inventory and cost state stay."""
         with self._reload_lock:
             try:
-                config = self.loader()
+                config = self._loader()
             except Exception as err:  # ConfigError, or anything else a bad file provokes
                 problem = str(err) if isinstance(err, ConfigError) else f"{self.config.path}: {type(err).__name__}"
                 self.reload_ok = False
@@ -137,10 +178,8 @@ class Exporter:
         if config.listen_address != self.config.listen_address:
             log.warning("web.listen_address changed to %s: it takes effect on restart", config.listen_address)
             config = replace(config, listen_address=self.config.listen_address)
-        if (config.aws, config.regions[0]) != (self.config.aws, self.config.regions[0]):
-            self.access = AwsAccess(config.aws, home_region=config.regions[0], stats=self.access.stats,
-                                    max_pool_connections=max(10, config.sweep.workers))
-        self.roster.rebase(config, self.access)
+        self.access.reconfigure(config.aws, config.regions[0], pool_size(config))
+        self.roster.rebase(config)
 
     def sweep_once(self) -> Snapshot:
         self._apply_pending()
@@ -177,8 +216,21 @@ class Exporter:
         # collectors or regions dropped by a reload: their series end (nothing was deleted)
         self.inventory.retain_tasks(lambda task: task.collector in config.collectors and (
             task.region in config.regions or task.region == GLOBAL))
+        if self._assembled:
+            wanted = assemble(config, self.access, self.prices, self.sources)
+            for source in self.sources:
+                if source not in wanted:
+                    source.stop()
+            for source in wanted:
+                if source not in self.sources and self._running:
+                    source.start(self.publish)
+            self.sources = wanted
         for source in self._all_sources:
-            source.reconfigure(config, self.access)
+            source.reconfigure(config)
+
+    @property
+    def _all_sources(self) -> list[Source]:
+        return [self._inventory_source, *self.sources, *self._own_sources]
 
     @property
     def payload(self) -> Payload:
@@ -235,6 +287,7 @@ class Exporter:
             source.run_once()
 
     def start(self) -> None:
+        self._running = True
         for source in self.sources:
             source.start(self.publish)
         self._thread = threading.Thread(target=self._loop, name="polo-sweeper", daemon=True)
@@ -257,6 +310,8 @@ class Exporter:
         self._wake.set()
         self._reload_requested.set()
         self.sweeper.cancel()
+        for source in self.sources:
+            source.stop()
         if self._thread is not None:
             self._thread.join(timeout)
             return not self._thread.is_alive() and not self.sweeper.abandoned

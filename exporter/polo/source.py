@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Iterable
 
 if TYPE_CHECKING:
-    from polo.aws.access import AwsAccess
     from polo.config import Config
     from polo.render.exposition import Family
     from polo.model import Snapshot
@@ -13,7 +12,9 @@ if TYPE_CHECKING:
 
 class Source:
     """Families from the latest snapshot (None before the first sweep). Only sources with work
-    of their own override `start` and `run_once`; the defaults do nothing."""
+    of their own override `start`, `run_once` and `stop`; the defaults do nothing. A source
+    that calls AWS gets its AwsAccess when built (polo.exporter.assemble): rendering and
+    reconfiguring never need it."""
 
     # A required source that raises fails the render, so /healthz says /metrics is stale;
     # any other only loses its own families (logged), never the inventory.
@@ -28,5 +29,8 @@ class Source:
     def run_once(self) -> None:
         """Do that work once, synchronously, for --once."""
 
-    def reconfigure(self, config: Config, access: AwsAccess | None = None) -> None:
+    def stop(self) -> None:
+        """End the background work: a reload no longer wants this source."""
+
+    def reconfigure(self, config: Config) -> None:
         """A reloaded config or a changed account list, from the next render on."""

@@ -110,7 +110,7 @@ def scrape_burst(port, clients=200, timeout=30.0):
 
 def test_200_concurrent_scrapes_all_succeed(serving):
     config = make_config(accounts=(ACCOUNT_A,), collectors=["vpcs", "subnets", "security_groups"])
-    exporter = Exporter(config, AwsAccess(config.aws, home_region="us-east-1"))
+    exporter = Exporter(config, AwsAccess(config.aws, home_region="us-east-1"), sources=())
     exporter.sweep_once()
     port = serving(exporter)
     latencies, errors = scrape_burst(port)
@@ -132,7 +132,7 @@ def test_hostile_tag_values_reach_metrics(serving):
         lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handler",
                             Code={"ZipFile": code.getvalue()}, Tags={"team": team})
     config = make_config(accounts=(ACCOUNT_A,), collectors=["lambda_functions"], tags={"labels": ["team"]})
-    exporter = Exporter(config, AwsAccess(config.aws, home_region="us-east-1"))
+    exporter = Exporter(config, AwsAccess(config.aws, home_region="us-east-1"), sources=())
     exporter.sweep_once()
     port = serving(exporter)
     status, body = get(port, "/metrics")

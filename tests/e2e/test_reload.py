@@ -10,7 +10,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.common import ACCOUNT_A, ACCOUNT_B, ACCOUNT_C
-from polo.cli import make_exporter
+from polo.exporter import Exporter
 from polo.config import load_config
 from support.stack import REPO, start_exporter
 
@@ -36,7 +36,7 @@ def value(text, name):
 def test_bad_config_is_refused_and_a_good_one_applies_with_the_inventory_kept(moto, tmp_path, caplog):
     path = tmp_path / "polo.yml"
     write_config(path, costs={"enabled": False})
-    exporter = make_exporter(load_config(path))
+    exporter = Exporter(load_config(path))
     exporter.sweep_once()
     inventory, started = exporter.inventory, value(exporter.payload.plain.decode(),
                                                   "polo_config_last_reload_success_timestamp_seconds")
@@ -124,11 +124,11 @@ def test_a_reload_off_shard_0_stops_cost_explorer_reading_and_cost_series(moto, 
     keep exporting cost series next to the new shard 0's (a duplicate organisation total)."""
     path = tmp_path / "polo.yml"
     write_config(path, collectors=("vpcs",))
-    exporter = make_exporter(load_config(path))
+    exporter = Exporter(load_config(path))
     [costs] = [s for s in exporter.sources if type(s).__name__ == "CostSource"]
     assert samples(exporter.payload.plain.decode(), "polo_budget_monthly_target_usd")
     write_config(path, collectors=("vpcs",), shard={"index": 1, "total": 2})
     assert exporter.reload()[0]
     exporter.sweep_once()
-    assert not costs.active
+    assert costs not in exporter.sources
     assert not samples(exporter.payload.plain.decode(), "polo_budget_monthly_target_usd")

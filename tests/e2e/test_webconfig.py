@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from support.common import ACCOUNT_A, free_port, make_config, require_binary
-from polo.cli import make_exporter
+from polo.exporter import Exporter
 from polo.web import healthcheck
 from polo.config import ConfigError
 from polo.web.exporter_http import serve
@@ -74,7 +74,7 @@ def plain_http_fails(port):
 
 @pytest.fixture
 def secured_exporter(moto, certificate):
-    exporter = make_exporter(make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"], costs={"enabled": False}))
+    exporter = Exporter(make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"], costs={"enabled": False}))
     exporter.sweep_once()
     server = serve(exporter, "127.0.0.1", 0, web_config=load_web_config(str(web_config_file(certificate))))
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -12,7 +12,7 @@ from polo.exporter import Exporter
 
 
 def make_exporter(config, base_session=None):
-    return Exporter(config, AwsAccess(config.aws, home_region=config.regions[0], base_session=base_session))
+    return Exporter(config, AwsAccess(config.aws, home_region=config.regions[0], base_session=base_session), sources=())
 
 
 def test_health_turns_200_only_once_metrics_carry_the_sweep(moto, monkeypatch):

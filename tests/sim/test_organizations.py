@@ -28,7 +28,7 @@ def create(client, name, tags=()):
 
 
 def exporter_for(config):
-    return Exporter(config, AwsAccess(config.aws, home_region="us-east-1"))
+    return Exporter(config, AwsAccess(config.aws, home_region="us-east-1"), sources=())
 
 
 def discovery_config(**organizations):

@@ -40,7 +40,7 @@ def price_list(monkeypatch, tmp_path):
     undo = install_price_list()
     with mock_aws():
         access = AwsAccess(config.aws, home_region="us-east-1")
-        source = PriceListSource(config, access, TABLE_PRICES, now=lambda: clock[0])
+        source = PriceListSource(config, access, PriceTable.load(), now=lambda: clock[0])
         yield source, clock, config, access
     undo()
 
@@ -181,7 +181,7 @@ def test_an_unavailable_price_list_falls_back_to_the_cache_then_the_table(price_
     assert source.requests[result] == calls  # backing off, not retrying every render
 
     # a fresh process over the same state_dir has the cache, and the outage changes nothing
-    restarted = PriceListSource(config, access, TABLE_PRICES, now=lambda: clock[0])
+    restarted = PriceListSource(config, access, PriceTable.load(), now=lambda: clock[0])
     assert restarted.table.traced(instance) == fetched
 
 
@@ -194,7 +194,7 @@ def test_the_cache_file_survives_restarts_and_records_the_fetch_date(price_list)
     saved = json.loads((Path(config.state_dir) / FILE_NAME).read_text())
     entry = next(e for e in saved["entries"] if e["key"] == list(key))
     assert entry["fetched"] == NOW and entry["fetched_date"] == "2026-11-30"
-    restarted = PriceListSource(config, access, TABLE_PRICES, now=lambda: clock[0])
+    restarted = PriceListSource(config, access, PriceTable.load(), now=lambda: clock[0])
     assert restarted.table.price_list[key] == source.table.price_list[key]
     restarted.table.asked.add(key)
     restarted.families(snapshot_of([]))
@@ -210,7 +210,7 @@ def test_the_cache_file_survives_restarts_and_records_the_fetch_date(price_list)
 def test_a_corrupt_cache_is_counted_and_ignored(price_list, text):
     _source, clock, config, access = price_list
     (Path(config.state_dir) / FILE_NAME).write_text(text)
-    source = PriceListSource(config, access, TABLE_PRICES, now=lambda: clock[0])
+    source = PriceListSource(config, access, PriceTable.load(), now=lambda: clock[0])
     assert source.errors["corrupt"] == 1 and source.cache == {} and not source.table.price_list
 
 
@@ -224,14 +224,18 @@ def test_a_render_never_calls_aws(price_list):
     assert source.due()  # the renders only marked what the fetcher must ask
 
 
-def test_a_reload_turning_the_price_list_off_stops_requests(price_list):
-    from dataclasses import replace
-
-    source, _clock, config, _access = price_list
+def test_a_stopped_source_makes_no_request_and_hands_prices_back_to_the_table(price_list):
+    """A reload turning the Price List off stops its source (polo.exporter.assemble)."""
+    source, _clock, _config, _access = price_list
+    source.table.asked.add(("eu-west-1", "ebs_snapshot_gb_month"))
+    source.families(snapshot_of([]))
+    assert source.fetch_due() == 1 and source.table.price_list
     source.table.asked.add(("eu-west-1", "eks_cluster_hourly"))
     source.families(snapshot_of([]))
-    source.reconfigure(replace(config, pricing=replace(config.pricing, price_list=False)))
-    assert source.due() and source.fetch_due() == 0 and sum(source.requests.values()) == 0
+    requests = sum(source.requests.values())
+    source.stop()
+    assert source.due() and source.fetch_due() == 0 and sum(source.requests.values()) == requests
+    assert source.table.price_list == {}
 
 
 def test_with_discovery_only_prices_wait_for_an_account(price_list):
@@ -241,7 +245,7 @@ def test_with_discovery_only_prices_wait_for_an_account(price_list):
 
     source, _clock, config, access = price_list
     empty = replace(config, accounts=(), costs=replace(config.costs, enabled=False, account=None))
-    waiting = PriceListSource(empty, access, TABLE_PRICES)
+    waiting = PriceListSource(empty, access, PriceTable.load())
     waiting.table.asked.add(("eu-west-1", "eks_cluster_hourly"))
     waiting.families(snapshot_of([]))
     assert waiting.fetch_due() == 0 and sum(waiting.requests.values()) == 0

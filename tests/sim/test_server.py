@@ -17,7 +17,7 @@ from polo.exporter import Exporter
 def running(moto):
     config = make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"],
                          aws={"external_id": "s3cr3t-external-id"})
-    exporter = Exporter(config, AwsAccess(config.aws, home_region="us-east-1"))
+    exporter = Exporter(config, AwsAccess(config.aws, home_region="us-east-1"), sources=())
     server = serve(exporter, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -119,7 +119,7 @@ def test_listen_backlog_takes_a_burst_of_connections(moto):
     """The standard library's backlog of 5 left most of 200 concurrent scrapes hanging in SYN
     retries; connect 100 sockets to a server that accepts nothing yet: all must get in."""
     config = make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"])
-    server = serve(Exporter(config, AwsAccess(config.aws, home_region="us-east-1")), "127.0.0.1", 0)
+    server = serve(Exporter(config, AwsAccess(config.aws, home_region="us-east-1"), sources=()), "127.0.0.1", 0)
     sockets = []
     try:
         for _ in range(100):
@@ -136,7 +136,7 @@ def test_listen_backlog_takes_a_burst_of_connections(moto):
 def test_ipv6_listen_address_binds(moto):
     config = make_config(accounts=(ACCOUNT_A,), collectors=["vpcs"], web={"listen_address": "[::1]:19881"})
     host, _ = split_listen_address(config.listen_address)
-    server = serve(Exporter(config, AwsAccess(config.aws, home_region="us-east-1")), host, 0)
+    server = serve(Exporter(config, AwsAccess(config.aws, home_region="us-east-1"), sources=()), host, 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         assert request(server.server_address[1], "GET", "/healthz", host="::1")[0] == 503

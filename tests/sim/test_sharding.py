@@ -7,7 +7,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.common import make_config
-from polo.cli import make_exporter
+from polo.exporter import Exporter
 from polo.config import ConfigError, ShardSettings
 from polo.costs.source import CostSource
 from polo.web.exporter_http import landing_page
@@ -64,7 +64,7 @@ def test_each_replica_sweeps_and_serves_only_its_share_and_only_shard_0_reads_co
     served = []
     for index in range(3):
         config = make_config(accounts=ids, collectors=["vpcs"], shard={"index": index, "total": 3})
-        exporter = make_exporter(config)
+        exporter = Exporter(config)
         assert any(isinstance(s, CostSource) for s in exporter.sources) == (index == 0)
         exporter.sweep_once()
         text = exporter.payload.plain.decode()

@@ -38,7 +38,7 @@ def ec2_http_error(code, status):
 
 def make_exporter(config, base_session=None):
     access = AwsAccess(config.aws, home_region=config.regions[0], base_session=base_session)
-    return Exporter(config, access)
+    return Exporter(config, access, sources=())
 
 
 def run_instances(account_id, count, region="us-east-1"):

@@ -16,7 +16,6 @@ from pathlib import Path
 
 
 from support.common import ACCOUNT_A, ACCOUNT_B, make_config
-from polo import cli
 from polo.actions.source import ActionSource
 from polo.aws.access import ApiStats, AwsAccess
 from polo.collectors.base import GIB
@@ -26,7 +25,7 @@ from polo.prices.price_list_source import FILE_NAME as PRICE_CACHE
 from polo.prices.price_list_source import PriceListSource
 from polo.prices.pricing import PriceTable
 from polo.prices.resource_costs import ResourceCostSource
-from polo.exporter import Exporter
+from polo.exporter import Exporter, assemble
 from polo.source import Source
 
 FIXTURE = Path(__file__).parent / "fixtures" / "golden.prom"
@@ -127,8 +126,8 @@ def golden_exporter(tmp_path: Path) -> Exporter:
     prices = price_list.table
     sources: list[Source] = [CostSource(config, access, now=lambda: NOW), ResourceCostSource(config, prices),
                              ActionSource(config, prices), price_list]
-    assert [type(s) for s in sources] == [type(s) for s in cli.make_exporter(config).sources], \
-        "a source was added to the CLI: render it here too"
+    assert [type(s) for s in sources] == [type(s) for s in assemble(config, access, prices)], \
+        "a source was added to the exporter: render it here too"
     exporter = Exporter(config, access, sources)
     exporter.reload_success_time = T - 3600  # the config was loaded at start, an hour before
     exporter.snapshot = snapshot()

@@ -25,17 +25,15 @@ class Roster:
         self._former: dict[str, tuple[Account, float]] = {}  # id -> (account, when it left)
         self.rebase(config)
 
-    def rebase(self, config: Config, access: AwsAccess | None = None) -> None:
-        """A new static config (a reload), maybe with new AWS access. Discovery keeps its last
+    def rebase(self, config: Config) -> None:
+        """A new static config (a reload), maybe with new AWS settings. Discovery keeps its last
         known organisation, even when the way to read it changed."""
         previous = self.discovery
         self.base = config
-        self.access = access or self.access
         settings = config.organizations
         if settings is None:
             self.discovery = None
-        elif (previous is None or previous.settings != settings or previous.aws != config.aws
-              or previous.access is not self.access):
+        elif previous is None or previous.settings != settings or previous.aws != config.aws:
             self.discovery = AccountDiscovery(settings, config.aws, self.access, config.regions[0])
             if previous is not None:  # same organisation, new way in: keep what we knew
                 self.access.forget(previous.caller)

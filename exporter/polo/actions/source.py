@@ -30,7 +30,7 @@ class ActionSource(Source):
         self._memory: dict[Key, float] | None = None
         self.errors: Counter[str] = Counter({"corrupt": 0, "write": 0})
 
-    def reconfigure(self, config: Config, access=None) -> None:
+    def reconfigure(self, config: Config) -> None:
         self.settings = config.actions
         self.names = AccountNames(config)
         path = Path(config.state_dir) / first_seen.FILE_NAME

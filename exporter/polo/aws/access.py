@@ -56,29 +56,41 @@ class AwsAccess:
 
     def __init__(self, settings: AwsSettings, home_region: str, stats: ApiStats | None = None,
                  base_session: boto3.Session | None = None, max_pool_connections: int = 10):
-        self.settings = settings
-        self.home_region = home_region
         self.stats = stats or ApiStats()
-        self.client_config = BotoConfig(
-            retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            max_pool_connections=max_pool_connections,
-            user_agent_extra="polo-exporter",
-        )
         self._base = base_session or boto3.Session()
+        self.stats.attach(self._base.events.register, "base")
         # One loader (and so one parsed copy of each service's JSON model) for every account's
         # session: a session of its own per account would hold ~40 MB of EC2 model each.
         self._loader = botocore.session.get_session().get_component("data_loader")
         self._base_lock = threading.Lock()
-        self._sts = None
-        self._sessions: dict[str, boto3.Session] = {}
-        self._clients: dict[tuple[str, str, str], Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         # Clients are created one at a time: the first clients of a service, created at once by
         # many sweep threads, would each parse its model (tens of MB for EC2) before one is cached.
         self._create_lock = threading.Lock()
+        self._configured: tuple[AwsSettings, str, int] | None = None
+        self.reconfigure(settings, home_region, max_pool_connections)
+
+    def reconfigure(self, settings: AwsSettings, home_region: str, max_pool_connections: int = 10) -> None:
+        """New AWS settings (a reload): every session and client is made afresh from the next
+        call, in place, so whoever holds this object keeps using it; calls in flight finish on
+        the old clients. The same settings change nothing."""
+        wanted = (settings, home_region, max_pool_connections)
+        if wanted == self._configured:
+            return
+        with self._base_lock, self._locks_lock:
+            self._configured = wanted
+            self.settings, self.home_region = settings, home_region
+            self.client_config = BotoConfig(
+                retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+                max_pool_connections=max_pool_connections,
+                user_agent_extra="polo-exporter",
+            )
+            self._sts = None
+            self._sessions: dict[str, boto3.Session] = {}
+            self._clients: dict[tuple[str, str, str], Any] = {}
 
     def _account_lock(self, account_id: str) -> threading.Lock:
         with self._locks_lock:
@@ -87,7 +99,6 @@ class AwsAccess:
     def _base_sts(self):
         with self._base_lock:
             if self._sts is None:
-                self.stats.attach(self._base.events.register, "base")
                 self._sts = self._base.client("sts", region_name=self.home_region,
                                               endpoint_url=self.settings.endpoint_url,
                                               config=self.client_config)

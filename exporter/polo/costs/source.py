@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import time
 from typing import Callable, Iterable
 
 from polo.aws.access import AwsAccess
@@ -55,20 +54,20 @@ class CostSource(Source):
         self.last_success: float | None = None
         self.last_error = ""
         self._refresh_lock = threading.Lock()
+        self._stopped = threading.Event()
         self._view = self._summarise(now().date()) if self.store.days else None
 
-    def reconfigure(self, config: Config, access: AwsAccess | None = None) -> None:
+    def reconfigure(self, config: Config) -> None:
         """New accounts or settings; the state file and the figures stay. A new payer, cost
         metric or state_dir needs the state file of that combination: it is loaded then."""
         with self._refresh_lock:
             old, self.config = self.config, config
             self.names = AccountNames(config)
             payer = payer_of(config)
-            if (access or self.explorer.access) is not self.explorer.access or payer != self.explorer.account:
-                self.explorer = CostExplorer(access or self.explorer.access, payer, config.costs.metric, self.counter)
+            if payer != self.explorer.account or old.costs.metric != config.costs.metric:
+                self.explorer = CostExplorer(self.explorer.access, payer, config.costs.metric, self.counter)
             if (old.costs.account, old.costs.metric, old.state_dir) != (
                     config.costs.account, config.costs.metric, config.state_dir):
-                self.explorer = CostExplorer(self.explorer.access, payer, config.costs.metric, self.counter)
                 self.store = CostStore(config.state_dir, payer.id, config.costs.metric)
                 self.store.load()
             self._view = self._summarise(self._now().date()) if self.store.days else None
@@ -144,16 +143,18 @@ class CostSource(Source):
 
     def start(self, publish: Callable[[], None]) -> None:
         def loop():
-            while True:
+            while not self._stopped.is_set():
                 try:
-                    if self.active:
-                        self.refresh()
-                        publish()
+                    self.refresh()
+                    publish()
                 except Exception:  # a bug must not end the refreshes
                     log.exception("cost refresh crashed")
-                time.sleep(self.config.costs.refresh_interval)
+                self._stopped.wait(self.config.costs.refresh_interval)
 
         threading.Thread(target=loop, name="polo-costs", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
 
     def _account(self, account_id: str) -> str:
         return label_string(ACCOUNT_LABELS, (account_id,) + self.names(account_id))
@@ -162,15 +163,7 @@ class CostSource(Source):
         account_id, service = key
         return label_string(SERVICE_LABELS, (account_id,) + self.names(account_id) + (service,))
 
-    @property
-    def active(self) -> bool:
-        """False once a reload disables costs or moves this replica off shard 0 (the one
-        Cost Explorer reader): it then neither buys requests nor exports cost series."""
-        return self.config.costs.enabled and self.config.shard.index == 0
-
     def families(self, snapshot=None) -> Iterable[Family]:
-        if not self.active:
-            return []
         settings = self.config.budget
         monthly = Family("polo_budget_monthly_target_usd", "gauge", "Monthly cost target of the organisation.")
         monthly.add("", settings.monthly_target_usd)

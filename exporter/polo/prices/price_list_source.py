@@ -16,7 +16,7 @@ import math
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -114,13 +114,14 @@ def pricing_account(config: Config) -> Account | None:
 
 
 class PriceListSource(Source):
-    """Keeps `self.table.price_list` current and reports how: requests, failures, cache age."""
+    """Keeps `table.price_list` current, in place, and reports how: requests, failures, cache
+    age. Stopped (a reload turned the Price List off), it empties it: the shipped table answers."""
 
     def __init__(self, config: Config, access: AwsAccess, table: PriceTable,
                  now: Callable[[], float] = time.time):
         self._now = now
-        self._prices: dict[PriceKey, Any] = {}
-        self.table = replace(table, price_list=self._prices, asked=set())
+        self.table = table
+        self._prices = table.price_list
         self.requests: Counter[str] = Counter(dict.fromkeys(RESULTS, 0))
         self.errors: Counter[str] = Counter({"corrupt": 0, "write": 0})
         self.page_size = PAGE_SIZE
@@ -132,20 +133,20 @@ class PriceListSource(Source):
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.access = access
+        self._stopped = threading.Event()
         self.path = Path(config.state_dir) / FILE_NAME
         self.cache = self._load()
-        self.reconfigure(config, access)
+        self.reconfigure(config)
 
     def _load(self) -> dict[PriceKey, CachedPrice]:
         cache = load_cache(self.path, self.errors)
         self._prices.update({k: c.price for k, c in cache.items() if c.price is not None})
         return cache
 
-    def reconfigure(self, config: Config, access: AwsAccess | None = None) -> None:
+    def reconfigure(self, config: Config) -> None:
         with self._lock:
             self.settings = config.pricing
             self.account = pricing_account(config)
-            self.access = access or self.access
             path = Path(config.state_dir) / FILE_NAME
             if path != self.path:  # a new state_dir: its own cache
                 self.path = path
@@ -209,8 +210,8 @@ class PriceListSource(Source):
     def fetch_due(self) -> int:
         """Ask the Price List API for every due key, saving the cache after the round. Returns
         how many keys were answered. Stops at the first throttle, denial or outage. Nothing
-        once a reload turned `pricing.price_list` off: the cached prices stay in use."""
-        if not self.settings.price_list or self.account is None or self._now() < self._retry_at:
+        once stopped (a reload turned `pricing.price_list` off)."""
+        if self._stopped.is_set() or self.account is None or self._now() < self._retry_at:
             return 0
         keys = self.due()
         answered = 0
@@ -219,7 +220,7 @@ class PriceListSource(Source):
                 price = self._fetch(key)
                 with self._lock:
                     self.cache[key] = CachedPrice(price, self._now())
-                    if price is None:
+                    if price is None or self._stopped.is_set():
                         self._prices.pop(key, None)
                     else:
                         self._prices[key] = price
@@ -279,9 +280,11 @@ class PriceListSource(Source):
 
     def start(self, publish: Callable[[], None]) -> None:
         def loop() -> None:
-            while True:
+            while not self._stopped.is_set():
                 self._wake.wait(timeout=RETRY_AFTER_FAILURE)
                 self._wake.clear()
+                if self._stopped.is_set():
+                    return
                 try:
                     if self.fetch_due():
                         publish()  # re-priced: a render, which may want more keys
@@ -290,3 +293,9 @@ class PriceListSource(Source):
 
         self._thread = threading.Thread(target=loop, name="polo-price-list", daemon=True)
         self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        with self._lock:
+            self._prices.clear()

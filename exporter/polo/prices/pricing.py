@@ -46,11 +46,11 @@ class PriceTable:
     regions: Mapping[str, Mapping[str, Any]]
     rds_engine_aliases: Mapping[str, str]
     rds_multi_az_factor: float
-    # Prices read from the AWS Price List API, asked before the table: PriceKey -> a price
-    # (or a list of tiers). polo.prices.price_list_source keeps it current from the keys in `asked`:
+    # Prices read from the AWS Price List API, asked before the table: PriceKey -> a price (or a
+    # list of tiers). polo.prices.price_list_source fills it in place, from the keys in `asked`:
     # every key looked up since it last looked, so exactly what the inventory needs.
-    price_list: Mapping[PriceKey, Any] = field(default_factory=dict, compare=False)
-    asked: set[PriceKey] | None = field(default=None, compare=False)
+    price_list: dict[PriceKey, Any] = field(default_factory=dict, compare=False)
+    asked: set[PriceKey] = field(default_factory=set, compare=False)
 
     @classmethod
     def load(cls) -> "PriceTable":
@@ -69,8 +69,7 @@ class PriceTable:
         """The price at `path` (a price, or a list of tiers): the Price List API's, else the
         table's; None when neither has it."""
         key = (region, *path)
-        if self.asked is not None:
-            self.asked.add(key)
+        self.asked.add(key)
         sources = _SOURCES.get()
         price = self.price_list.get(key)
         if price is not None:

@@ -27,12 +27,13 @@ SOURCE_LABELS = ("resource_type", "region", "source")
 class ResourceCostSource(Source):
     def __init__(self, config: Config, prices: PriceTable):
         self.prices = prices
-        self.names = AccountNames(config)
         self._logged: set[tuple[str, str, str]] = set()
         self._previous_gaps: set[tuple[str, str, str]] = set()
+        self.reconfigure(config)
 
-    def reconfigure(self, config: Config, access=None) -> None:
+    def reconfigure(self, config: Config) -> None:
         self.names = AccountNames(config)
+        self.fetching = config.pricing.price_list  # a gap may be a price still being fetched
 
     def families(self, snapshot: Snapshot | None) -> list[Family]:
         cost = Family("polo_resource_monthly_cost_usd", "gauge",
@@ -61,10 +62,9 @@ class ResourceCostSource(Source):
             sources.add(label_string(SOURCE_LABELS, source), 1)
         # With the Price List on, a gap in one render is usually a price still being fetched:
         # only a gap seen twice running is worth a warning.
-        fetching = self.prices.asked is not None
         for gap, count in sorted(gaps.items()):
             missing.add(label_string(GAP_LABELS, gap), count)
-            if gap not in self._logged and (gap in self._previous_gaps or not fetching):
+            if gap not in self._logged and (gap in self._previous_gaps or not self.fetching):
                 self._logged.add(gap)
                 log.warning("no list price for %s %r in %s (%d resources): no cost estimate for them",
                             gap[0], gap[2], gap[1], count)

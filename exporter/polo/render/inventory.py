@@ -177,7 +177,7 @@ class InventorySource(Source):
     def families(self, snapshot: Snapshot | None) -> list[Family]:
         return [] if snapshot is None else inventory_families(snapshot, self.config)
 
-    def reconfigure(self, config: Config, access=None) -> None:
+    def reconfigure(self, config: Config) -> None:
         self.config = config
 
 
@@ -192,7 +192,5 @@ class SelfSource(Source):
     def families(self, snapshot: Snapshot | None) -> list[Family]:
         return self_families(snapshot, self.config, self.stats)
 
-    def reconfigure(self, config: Config, access=None) -> None:
+    def reconfigure(self, config: Config) -> None:
         self.config = config
-        if access is not None:
-            self.stats = access.stats

@@ -1,0 +1,76 @@
+"""The exporter is assembled from a config in one place, at start and at every reload: every
+setting applies on reload, Cost Explorer and the Price List included, and the AWS access the
+sources were built with follows the new AWS settings in place."""
+from dataclasses import replace
+
+import yaml
+
+from support.common import ACCOUNT_A, ACCOUNT_B
+from polo.config import load_config
+from polo.costs.source import CostSource
+from polo.exporter import Exporter
+from polo.prices.price_list_source import PriceListSource
+
+KEY = ("us-east-1", "nat_gateway_hourly")
+
+
+def write(path, state_dir, **extra):
+    data = {"accounts": [{"id": ACCOUNT_A, "name": "a", "environment": "prod"},
+                         {"id": ACCOUNT_B, "name": "b", "environment": "dev"}],
+            "regions": ["us-east-1"], "collectors": ["vpcs"], "state_dir": str(state_dir), **extra}
+    path.write_text(yaml.safe_dump(data))
+
+
+def next_sweep(exporter):
+    """What a sweep does before it lists anything: apply the reloaded config."""
+    exporter._apply_pending()
+    exporter.settle_accounts(0)
+
+
+def kinds(exporter):
+    return [type(source).__name__ for source in exporter.sources]
+
+
+def test_reloads_build_start_and_stop_the_optional_sources(tmp_path, monkeypatch):
+    path = tmp_path / "polo.yml"
+    write(path, tmp_path, costs={"enabled": False}, pricing={"price_list": False})
+    exporter = Exporter(load_config(path))
+    assert kinds(exporter) == ["ResourceCostSource", "ActionSource"]
+    started = []
+    monkeypatch.setattr(CostSource, "start", lambda self, publish: started.append("costs"))
+    monkeypatch.setattr(PriceListSource, "start", lambda self, publish: started.append("price_list"))
+    exporter._running = True  # as after start(), without the sweeper thread
+
+    write(path, tmp_path, costs={"account": ACCOUNT_A}, pricing={"price_list": True})
+    assert exporter.reload()[0]
+    next_sweep(exporter)
+    assert kinds(exporter) == ["CostSource", "ResourceCostSource", "ActionSource", "PriceListSource"]
+    assert started == ["costs", "price_list"]
+    actions, price_list = exporter.sources[2], exporter.sources[3]
+    assert price_list.table is exporter.prices is actions.prices  # one table, filled in place
+
+    exporter.prices.price_list[KEY] = 0.5  # as if fetched
+    assert exporter.prices.lookup(*KEY) == 0.5
+    write(path, tmp_path, costs={"enabled": False}, pricing={"price_list": False})
+    assert exporter.reload()[0]
+    next_sweep(exporter)
+    assert kinds(exporter) == ["ResourceCostSource", "ActionSource"]
+    assert exporter.sources[1] is actions  # kept, with its first-seen memory
+    assert price_list.fetch_due() == 0 and exporter.prices.lookup(*KEY) != 0.5  # the shipped table answers
+    assert "polo_cost_" not in exporter.payload.plain.decode()
+
+
+def test_new_aws_settings_reach_the_access_every_source_holds(tmp_path):
+    path = tmp_path / "polo.yml"
+    write(path, tmp_path, costs={"account": ACCOUNT_A})
+    exporter = Exporter(load_config(path))
+    access = exporter.access
+    [costs] = [s for s in exporter.sources if isinstance(s, CostSource)]
+    write(path, tmp_path, costs={"account": ACCOUNT_A}, regions=["eu-west-1"],
+          aws={"endpoint_url": "http://127.0.0.1:1", "read_timeout": "7s"})
+    assert exporter.reload()[0]
+    next_sweep(exporter)
+    assert exporter.access is access and costs.explorer.access is access
+    assert (access.home_region, access.settings.endpoint_url, access.client_config.read_timeout) == (
+        "eu-west-1", "http://127.0.0.1:1", 7)
+    assert replace(exporter.config.aws) == access.settings
