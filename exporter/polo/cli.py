@@ -8,9 +8,7 @@ import datetime as dt
 import gc
 import importlib.util
 import logging
-import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -23,12 +21,11 @@ from polo.prices.price_list_source import PriceListSource
 from polo.web.exporter_http import serve
 from polo.exporter import Exporter, Starting
 from polo.web.server import ConnectionErrors, cannot_listen
+from polo.web.signals import SHUTDOWN_DEADLINE_SECONDS, Signals, exit_after, exit_now
 from polo.web.web_config import WebConfig, load_web_config, scheme
 
 log = logging.getLogger("polo")
 SHUTDOWN_GRACE_SECONDS = 3.0  # for the sweeper to stop cleanly
-SHUTDOWN_DEADLINE_SECONDS = 4.5  # then the process exits, whatever is still running
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 EXIT_CONFIG = 2
 # Allocations between two young-generation collections (CPython's default: 700). See below.
 GC_YOUNG_THRESHOLD = 50_000
@@ -178,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_forever(args, config: Config, web_config: WebConfig | None, stack: contextlib.ExitStack) -> int:
     """Listen at once (a Starting stand-in answers while the demo builds its estate), start the
-    exporter on a thread, and wait for SIGTERM or SIGINT. Signals only write a byte to a pipe:
-    SIGTERM always wins, within SHUTDOWN_DEADLINE_SECONDS whatever is running."""
+    exporter on a thread, and wait for SIGTERM or SIGINT (polo.web.signals): SIGTERM always
+    wins, within SHUTDOWN_DEADLINE_SECONDS whatever is running."""
     host, port = split_listen_address(config.listen_address)
     connection_errors = ConnectionErrors()
     task = (f"building the simulated AWS estate ({len(config.accounts)} accounts x {len(config.regions)} "
@@ -191,14 +188,7 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
                       else (config.path, "web.listen_address"))
         return cannot_listen("polo-exporter", where, key, host, port, err)
     released, failed = threading.Event(), threading.Event()
-    # Signals arrive as bytes on a pipe (set_wakeup_fd writes them from C) and are acted on
-    # here, in plain code: a handler that took a lock could interrupt itself and wait forever.
-    # Explicit handlers also matter as PID 1 in a container, where SIGTERM is otherwise ignored.
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_write, False)
-    previous_fd = signal.set_wakeup_fd(wake_write)
-    previous = {signum: signal.signal(signum, lambda *_: None) for signum in STOP_SIGNALS + (signal.SIGHUP,)}
-
+    signals = Signals(reload=lambda: server.app.request_reload())
     config = demo_state(args, config, stack)  # made once SIGTERM is ours, so never left behind
 
     def start() -> None:
@@ -217,28 +207,19 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
         except Exception:
             log.exception("the exporter failed to start")
             failed.set()
-            os.write(wake_write, b"\0")
+            signals.interrupt()
 
     threading.Thread(target=server.serve_forever, name="polo-http", daemon=True).start()
     log.info("listening on %s://%s:%d/ (%d accounts, %d regions, sweep every %.0fs)", scheme(web_config), host, port,
              len(config.accounts), len(config.regions), config.sweep.interval)
     starter = threading.Thread(target=start, name="polo-start", daemon=True)
     starter.start()
-    while not failed.is_set():
-        received = os.read(wake_read, 512)
-        stop = [signal.Signals(signum).name for signum in received if signum in STOP_SIGNALS]
-        if stop:
-            log.info("%s received: shutting down", stop[0])
-            break
-        if signal.SIGHUP in received:  # a burst of them is one reload
-            server.app.request_reload()
+    received = signals.wait()
+    if received:
+        log.info("%s received: shutting down", received)
     exit_code = 1 if failed.is_set() else 0
-    watchdog = threading.Timer(SHUTDOWN_DEADLINE_SECONDS, _exit_now, (exit_code, "shutdown took too long"))
-    watchdog.daemon = True
-    watchdog.start()
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)
-    signal.set_wakeup_fd(previous_fd)
+    exit_after(SHUTDOWN_DEADLINE_SECONDS, exit_code)
+    signals.restore()
     server.shutdown()
     server.server_close()
     app = server.app
@@ -249,12 +230,5 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
     if not finished:
         # A call stuck in a socket read cannot be interrupted, and the thread pool's exit hook
         # would wait for it. State files are written atomically, so abandoning is safe.
-        _exit_now(exit_code, "abandoning in-flight work to exit now")
+        exit_now(exit_code, "abandoning in-flight work to exit now")
     return exit_code
-
-
-def _exit_now(code: int, why: str) -> None:
-    log.info("%s", why)
-    logging.shutdown()
-    sys.stdout.flush()
-    os._exit(code)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -64,3 +67,31 @@ def test_the_console_script_relays_with_tokens_from_files_and_never_logs_them(tm
     assert relay.process.returncode == 0  # SIGTERM is a clean stop
     assert "Sending a request" in log and "401" in log  # DEBUG was on, for slack-sdk too
     assert RELAY_TOKEN not in log and SLACK_TOKEN not in log
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_the_relay_within_5_s_even_mid_slack_call(tmp_path, signum):
+    """Slack accepts the connection and never answers: the delivery thread hangs in its read.
+    The relay shares the exporter's shell (polo.web.signals): stop within the deadline, exit 0,
+    the notification left in the queue for the next start."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = free_port()
+    relay = Service("relay", [RELAY, "--web.listen-address", f"127.0.0.1:{port}",
+                              "--state-dir", str(tmp_path / "state"),
+                              "--slack-api-url", f"http://127.0.0.1:{silent.getsockname()[1]}/api/"],
+                    tmp_path, port, env={k: v for k, v in os.environ.items()} | BOTH)
+    try:
+        relay.wait_until_ok("/healthz", 120)
+        assert post(f"{relay.url}/alerts/polo-dev", payload([alert("a1")]))[0] == 200
+        caller, _address = silent.accept()  # the delivery thread is now waiting for Slack's answer
+        started = time.monotonic()
+        relay.process.send_signal(signum)
+        relay.process.wait(timeout=15)
+        assert time.monotonic() - started < 5
+        assert relay.process.returncode == 0
+        assert list((tmp_path / "state" / "queue").iterdir())  # kept for the next start
+        caller.close()
+    finally:
+        relay.stop()
+        silent.close()
+    assert "Traceback" not in relay.log.read_text()

@@ -11,8 +11,8 @@ import hmac
 import json
 import logging
 import re
-import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ from polo.slack.relay_metrics import RelayMetrics
 from polo.slack.settings import SettingError, fail, read_secret, setup_logging
 from polo.slack.state import RelayState
 from polo.web.server import Handler, Server, cannot_listen, listen
+from polo.web.signals import SHUTDOWN_DEADLINE_SECONDS, Signals, exit_after
 from polo.web.web_config import WebConfig, load_web_config, scheme
 
 log = logging.getLogger(__name__)
@@ -236,17 +237,17 @@ def main(argv: list[str] | None = None) -> int:
         server = make_server(relay, host, port, web_config)
     except OSError as err:
         return cannot_listen(PROGRAM, "(command line)", "--web.listen-address", host, port, err)
+    signals = Signals()
     relay.delivery.start()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly: the finally below runs
+    threading.Thread(target=server.serve_forever, name="polo-relay-http", daemon=True).start()
     log.info("listening on %s://%s:%d/ (state in %s, %d notifications queued)", scheme(web_config), host, port,
              settings.state_dir, relay.queue.depth())
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        relay.delivery.stop()
+    log.info("%s received: shutting down", signals.wait())
+    exit_after(SHUTDOWN_DEADLINE_SECONDS, 0)  # a Slack call in flight ends with its timeout, or here
+    signals.restore()
+    server.shutdown()
+    server.server_close()
+    relay.delivery.stop(timeout=SHUTDOWN_DEADLINE_SECONDS - 1)  # the queue stays on disk for the next start
     return 0
 
 
