@@ -1,16 +1,19 @@
 """Polo's single YAML configuration file, validated up front.
 
 Every problem becomes a ConfigError naming the file, the key path and what is wrong, so the
-CLI can print one line and exit 2 instead of failing half-way through a sweep.
+CLI can print one line and exit 2 instead of failing half-way through a sweep. Each key is
+declared once, on the settings field it fills (`setting`): its YAML name, default, check and
+the line the README's table shows; `read_settings` reads a section from those declarations and
+`parse_config` adds only the checks that relate keys to each other.
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, NoReturn, overload
+from typing import Any, Callable, Literal, NoReturn, overload
 
 import yaml
 
@@ -26,6 +29,7 @@ SHOWN_CHARS = 60
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 COST_METRICS = ("UnblendedCost", "AmortizedCost", "NetUnblendedCost")
 ENVIRONMENTS = ("prod", "dev")
+ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::[0-9]{12}:role/.+$")
 
 
 def shown(value: Any) -> str:
@@ -40,41 +44,236 @@ class ConfigError(Exception):
         super().__init__(f"{file}: {key}: {problem}" if key else f"{file}: {problem}")
 
 
+Read = Callable[["_Reader", str, Any], Any]  # (section, key name, default) -> checked value
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key, declared once on the settings field it fills: how it is read and checked
+    (`read`), its documentation, its YAML name when not the field's (dotted for a subsection),
+    and its default as the README shows it when the value alone would not say it."""
+
+    doc: str
+    read: Read
+    name: str = ""
+    shown: str = ""
+
+
+def setting(default: Any, doc: str, read: Read, name: str = "", shown: str = "") -> Any:
+    """A settings field that is a config key; `REQUIRED` for no default."""
+    key = {"key": Key(doc, read, name, shown)}
+    return field(metadata=key) if default is REQUIRED else field(default=default, metadata=key)
+
+
+REQUIRED = object()
+
+
+# --- how keys are read: each returns the checked value or fails naming the key -------------
+
+def text(r: "_Reader", name: str, default: Any) -> Any:
+    return r.text(name, default)
+
+
+def required_text(r: "_Reader", name: str, _default: Any) -> str:
+    return r.text(name, required=True)
+
+
+def secret(r: "_Reader", name: str, default: Any) -> Any:
+    return r.text(name, default, secret=True)
+
+
+def integer(minimum: int = 1) -> Read:
+    return lambda r, name, default: r.integer(name, default, minimum)
+
+
+def number(r: "_Reader", name: str, default: Any) -> float:
+    return r.number(name, default)
+
+
+def flag(r: "_Reader", name: str, default: Any) -> bool:
+    return r.flag(name, default)
+
+
+def duration(r: "_Reader", name: str, default: Any) -> float:
+    return r.duration(name, default)
+
+
+def duration_at_least(minimum: float, why: str) -> Read:
+    def read(r: "_Reader", name: str, default: Any) -> float:
+        value = r.duration(name, default)
+        if value < minimum:
+            r.fail(name, why)
+        return value
+    return read
+
+
+def whole_days(r: "_Reader", name: str, default: Any) -> int:
+    """A duration in whole days, kept as the number of days."""
+    value = r.duration(name, default * 86400.0)
+    if value % 86400:
+        r.fail(name, "must be a whole number of days, e.g. 3d")
+    return int(value // 86400)
+
+
+def one_of(choices: tuple[str, ...], required: bool = False, why: str = "") -> Read:
+    def read(r: "_Reader", name: str, default: Any) -> str:
+        value = r.text(name, required=True) if required else r.text(name, default)
+        if value not in choices:
+            r.fail(name, f"must be one of {', '.join(choices)}{why}, got {shown(value)}")
+        return value
+    return read
+
+
+def strings(r: "_Reader", name: str, default: Any) -> tuple[str, ...]:
+    return r.str_list(name, default)
+
+
+def account_id(r: "_Reader", name: str, _default: Any) -> str | None:
+    value = r.data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        r.fail(name, f"must be a quoted 12-digit string, got {shown(value)} "
+                     "(YAML reads unquoted numbers as integers and drops leading zeros)")
+    if not ACCOUNT_ID.match(value):
+        r.fail(name, f"{shown(value)} is not a 12-digit AWS account id")
+    return value
+
+
+def required_account_id(r: "_Reader", name: str, default: Any) -> str:
+    value = account_id(r, name, default)
+    if value is None:  # missing, or `id: null`
+        r.fail(name, "is required")
+    return value
+
+
+def role_arn(r: "_Reader", name: str, default: Any) -> Any:
+    value = r.text(name, default)
+    if value and not ROLE_ARN.match(value):
+        r.fail(name, f"{shown(value)} is not an IAM role ARN")
+    return value
+
+
+def required_role_arn(r: "_Reader", name: str, _default: Any) -> str:
+    r.text(name, required=True)
+    return role_arn(r, name, None)
+
+
+def http_url(r: "_Reader", name: str, default: Any) -> Any:
+    value = r.text(name, default)
+    if value and not re.match(r"^https?://[^\s/]+", value):
+        r.fail(name, f"{shown(value)} is not an http(s) URL")
+    return value
+
+
+def date(r: "_Reader", name: str, default: Any) -> dt.date:
+    value = r.data.get(name, default)
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        r.fail(name, f"must be a date like 2025-06-21, got {shown(value)}")
+    return value
+
+
+def regions(r: "_Reader", name: str, default: Any) -> tuple[str, ...]:
+    value = r.str_list(name, default)
+    if not value:
+        r.fail(name, "must list at least one region")
+    valid = known_regions()
+    for index, region in enumerate(value):
+        if region not in valid:
+            r.fail(f"{name}[{index}]", f"unknown AWS region {shown(region)}")
+    return value
+
+
+def collectors(r: "_Reader", name: str, default: Any) -> tuple[str, ...]:
+    value = r.str_list(name, default)
+    if not value:
+        r.fail(name, "must list at least one collector (leave it out for all of them)")
+    for index, collector in enumerate(value):
+        if collector not in COLLECTORS:
+            r.fail(f"{name}[{index}]", f"unknown collector {shown(collector)} (known: {', '.join(COLLECTORS)})")
+    return value
+
+
+def tag_labels(r: "_Reader", name: str, default: Any) -> tuple[str, ...]:
+    value = r.str_list(name, default)
+    owner: dict[str, str] = {}
+    for index, key in enumerate(value):
+        label = tag_label_name(key)
+        if label in owner:
+            r.fail(f"{name}[{index}]", f"tag {shown(key)} and tag {shown(owner[label])} both become label {label}")
+        owner[label] = key
+    return value
+
+
+def listen_address(r: "_Reader", name: str, default: Any) -> str:
+    value = r.text(name, default)
+    try:
+        split_listen_address(value)
+    except ValueError as err:
+        r.fail(name, str(err))
+    return value
+
+
+def environment_ous(r: "_Reader", name: str, default: Any) -> tuple[tuple[str, str], ...]:
+    ous = r.section(name)
+    for ou, environment in ous.data.items():
+        if environment not in ENVIRONMENTS:
+            ous.fail(str(ou), f"must be one of {', '.join(ENVIRONMENTS)}, got {shown(environment)}")
+    return tuple((str(ou), environment) for ou, environment in ous.data.items()) or default
+
+
+# --- the settings: every key once ------------------------------------------------------------
+
 @dataclass(frozen=True)
 class Account:
-    id: str
-    name: str
-    environment: str
-    role_arn: str
-    external_id: str | None = None
+    id: str = setting(REQUIRED, "quoted 12-digit string", required_account_id, shown="required")
+    name: str = setting(REQUIRED, "shown in the `account` label", required_text, shown="required")
+    environment: str = setting(REQUIRED, "`prod` or `dev`", one_of(ENVIRONMENTS, required=True), shown="required")
+    role_arn: str = setting("", "role assumed in the account", role_arn,
+                            shown="`arn:aws:iam::<id>:role/<aws.role_name>`")
+    external_id: str | None = setting(None, "external id for that role (never logged or shown)", secret,
+                                      shown="`aws.external_id`")
 
 
 @dataclass(frozen=True)
 class AwsSettings:
-    role_name: str = "PoloReadOnly"
-    external_id: str | None = None
-    endpoint_url: str | None = None
-    max_attempts: int = 5
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    session_name: str = "polo-exporter"
+    role_name: str = setting("PoloReadOnly", "role assumed in each account: `arn:aws:iam::<id>:role/<role_name>`",
+                             text)
+    external_id: str | None = setting(None, "default external id for AssumeRole (never logged or shown)", secret)
+    endpoint_url: str | None = setting(None, "point every AWS client at LocalStack or a moto server", http_url)
+    max_attempts: int = setting(5, "total attempts per API call (botocore adaptive retry mode)", integer())
+    connect_timeout: float = setting(5.0, "per-request connect timeout", duration)
+    read_timeout: float = setting(30.0, "per-request read timeout", duration)
+    session_name: str = setting("polo-exporter", "RoleSessionName, so CloudTrail shows Polo's calls", text)
 
 
 @dataclass(frozen=True)
 class SweepSettings:
-    interval: float = 300.0
-    workers: int = 64  # I/O-bound threads; per_region_workers bounds each account-region's API rate
-    per_region_workers: int = 4
-    prune_window: float = 86400.0
+    interval: float = setting(300.0, "time between sweep starts", duration)
+    workers: int = setting(64, "worker pool for all (account, region, collector) tasks (I/O-bound threads)",
+                           integer())
+    per_region_workers: int = setting(
+        4, "pool slots one account-region may hold (AWS rate-limits per account and region; global services "
+           "count as one region), so a throttled region cannot starve the rest; the former "
+           "`per_account_workers` is refused with a pointer here", integer())
+    prune_window: float = setting(86400.0, "how long a vanished resource is exported as a tombstone", duration)
 
 
 @dataclass(frozen=True)
 class CostSettings:
-    enabled: bool = True
-    account: str | None = None
-    metric: str = "UnblendedCost"
-    restatement_window_days: int = 3
-    refresh_interval: float = 6 * 3600.0
+    enabled: bool = setting(True, "read Cost Explorer ([docs/costs.md](docs/costs.md)); needs a static account",
+                            flag)
+    account: str | None = setting(None, "the payer whose Cost Explorer is read (one of `accounts`)", account_id,
+                                  shown="the first account")
+    metric: str = setting("UnblendedCost", "Cost Explorer metric", one_of(COST_METRICS))
+    restatement_window_days: int = setting(3, "how long after a day its costs are fetched again (AWS restates "
+                                              "them); whole days", whole_days, name="restatement_window", shown="`3d`")
+    refresh_interval: float = setting(6 * 3600.0, "time between Cost Explorer refreshes", duration)
 
 
 PRICE_LIST_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")  # the Price List API's endpoints
@@ -82,28 +281,46 @@ PRICE_LIST_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")  # the Price Li
 
 @dataclass(frozen=True)
 class PricingSettings:
-    price_list: bool = True  # ask the AWS Price List API; false: the shipped table only
-    region: str = "us-east-1"
-    refresh_interval: float = 7 * 86400.0
-    account: str | None = None  # whose credentials ask; default the Cost Explorer payer
+    price_list: bool = setting(
+        True, "read list prices for every region from the AWS Price List API (`pricing:GetProducts`), cached in "
+              "`state_dir`; `false`: the shipped table only ([how](docs/metrics.md#per-resource-cost-estimates))",
+        flag)
+    region: str = setting("us-east-1", "the Price List API endpoint (prices are the same)",
+                          one_of(PRICE_LIST_REGIONS, why=" (the Price List API's endpoints)"))
+    refresh_interval: float = setting(
+        7 * 86400.0, "how old a cached price may get before it is asked again (at least `1h`)",
+        duration_at_least(3600, "must be at least 1h (AWS updates list prices about monthly)"), shown="`7d`")
+    account: str | None = setting(None, "whose `PoloReadOnly` role asks the Price List API", account_id,
+                                  shown="`costs.account`")
 
 
 @dataclass(frozen=True)
 class OrganizationsSettings:
     """Account discovery through a read-only role in the management account."""
 
-    role_arn: str
-    external_id: str | None = None
-    refresh_interval: float = 3600.0
-    environment_tag: str | None = None
-    environment_ous: tuple[tuple[str, str], ...] = ()  # (OU name, environment), first match wins
-    default_environment: str = "dev"
+    role_arn: str = setting(
+        REQUIRED, "role in the management account to list the organisation's accounts with "
+                  "([discovery](#aws-organizations-discovery)); with it, `accounts` may be empty",
+        required_role_arn, shown="none (no discovery)")
+    external_id: str | None = setting(None, "external id for that role", secret, shown="`aws.external_id`")
+    refresh_interval: float = setting(3600.0, "how often the account list is re-read (at the start of a sweep)",
+                                      duration)
+    environment_tag: str | None = setting(
+        None, "account tag whose value (`prod` or `dev`) sets a discovered account's environment", text,
+        name="environment.tag")
+    # (OU name, environment), first match wins
+    environment_ous: tuple[tuple[str, str], ...] = setting(
+        (), "OU name → environment; the nearest enclosing OU with a listed name wins", environment_ous,
+        name="environment.ous", shown="`{}`")
+    default_environment: str = setting("dev", "environment when neither tag nor OU decides",
+                                       one_of(ENVIRONMENTS), name="environment.default")
 
 
 @dataclass(frozen=True)
 class ShardSettings:
-    index: int = 0
-    total: int = 1
+    index: int = setting(0, "this replica's share of the accounts ([docs/scaling.md](docs/scaling.md))",
+                         integer(minimum=0))
+    total: int = setting(1, "how many replicas share the accounts", integer())
 
     def owns(self, account_id: str) -> bool:
         return self.total == 1 or shard_of(account_id, self.total) == self.index
@@ -111,41 +328,56 @@ class ShardSettings:
 
 @dataclass(frozen=True)
 class BudgetSettings:
-    golden_date: dt.date = dt.date(2025, 6, 21)
-    monthly_target_usd: float = 79167.0
+    golden_date: dt.date = setting(dt.date(2025, 6, 21), "the baseline day costs are compared with", date)
+    monthly_target_usd: float = setting(79167.0, "the organisation's monthly cost target", number)
 
 
 @dataclass(frozen=True)
 class ActionSettings:
-    exempt_tag: str = "polo:keep"
-    required_tags: tuple[str, ...] = ()
-    volume_unattached_days: float = 1.0
-    instance_stopped_days: float = 7.0
-    snapshot_age_days: float = 90.0
-    load_balancer_idle_days: float = 1.0
-    nat_gateway_idle_days: float = 7.0
-    sagemaker_endpoint_idle_days: float = 7.0
-    eks_cluster_idle_days: float = 7.0
-    log_group_min_stored_gib: float = 1.0
-    ecr_min_stored_gib: float = 1.0
-    notebook_running_days: float = 3.0
+    exempt_tag: str = setting("polo:keep", "resources carrying this tag are never cleanup findings "
+                                                   "([docs/metrics.md](docs/metrics.md#cleanup-actions))", text)
+    required_tags: tuple[str, ...] = ()  # tags.required, for the missing_tags rule
+    volume_unattached_days: float = setting(1.0, "days a volume stays unattached before it is a finding", number)
+    instance_stopped_days: float = setting(7.0, "days an instance stays stopped", number)
+    snapshot_age_days: float = setting(90.0, "minimum age of a snapshot whose volume is gone and no AMI uses", number)
+    load_balancer_idle_days: float = setting(1.0, "days a load balancer has no (healthy) target", number)
+    nat_gateway_idle_days: float = setting(7.0, "minimum age of a NAT gateway with no traffic in 7 days", number)
+    sagemaker_endpoint_idle_days: float = setting(
+        7.0, "minimum age of a SageMaker endpoint with no invocation in 7 days", number)
+    eks_cluster_idle_days: float = setting(7.0, "days an EKS cluster has no node group, Fargate profile or node",
+                                                   number)
+    log_group_min_stored_gib: float = setting(1.0, "stored GiB a never-expiring log group needs to be a finding",
+                                              number)
+    ecr_min_stored_gib: float = setting(1.0, "stored GiB an ECR repository without lifecycle policy needs to be a "
+                                                "finding", number)
+    notebook_running_days: float = setting(3.0, "days a SageMaker notebook stays in service", number)
 
 
 @dataclass(frozen=True)
 class Config:
     path: str
     accounts: tuple[Account, ...]
-    regions: tuple[str, ...]
-    collectors: tuple[str, ...]
-    tag_labels: tuple[str, ...]
+    regions: tuple[str, ...] = setting(
+        ("us-east-1",), "regions swept by regional collectors; the first is also the home region for STS and "
+                        "global services", regions)
+    collectors: tuple[str, ...] = setting(tuple(COLLECTORS), "any of " + ", ".join(f"`{c}`" for c in COLLECTORS),
+                                          collectors, shown="all")
+    tag_labels: tuple[str, ...] = setting(
+        (), "allow-list of tag keys exported as `tag_<key>` labels on `polo_resource_info` (non-alphanumerics "
+            "become `_`)", tag_labels, name="tags.labels")
+    required_tags: tuple[str, ...] = setting(
+        (), "tags every resource must carry; missing ones are reported as `missing_tags` actions", strings,
+        name="tags.required")
+    listen_address: str = setting(DEFAULT_LISTEN_ADDRESS, "`HOST:PORT`; `--web.listen-address` overrides it",
+                                  listen_address, name="web.listen_address")
+    state_dir: str = setting("./polo-state", "cost cache, Price List cache and first-seen times; survives restarts",
+                             text)
     aws: AwsSettings = field(default_factory=AwsSettings)
     sweep: SweepSettings = field(default_factory=SweepSettings)
     costs: CostSettings = field(default_factory=CostSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     actions: ActionSettings = field(default_factory=ActionSettings)
     pricing: PricingSettings = field(default_factory=PricingSettings)
-    listen_address: str = DEFAULT_LISTEN_ADDRESS
-    state_dir: str = "./polo-state"
     organizations: OrganizationsSettings | None = None
     shard: ShardSettings = field(default_factory=ShardSettings)
     # Accounts that left within the prune window: only their tombstones still name them.
@@ -158,6 +390,49 @@ class Config:
     def own_accounts(self) -> tuple[Account, ...]:
         """The accounts this replica sweeps and serves (all of them unless sharded)."""
         return tuple(a for a in self.accounts if self.shard.owns(a.id))
+
+
+# The top level's subsections, each read into its own settings.
+SUBSECTIONS = ("accounts", "aws", "sweep", "organizations", "shard", "costs", "budget", "actions", "pricing")
+# Every section of the file, in the README's order: (YAML prefix, the settings it fills).
+SECTIONS: tuple[tuple[str, type], ...] = (
+    ("", Config), ("accounts[].", Account), ("aws.", AwsSettings), ("sweep.", SweepSettings),
+    ("organizations.", OrganizationsSettings), ("shard.", ShardSettings), ("costs.", CostSettings),
+    ("budget.", BudgetSettings), ("actions.", ActionSettings), ("pricing.", PricingSettings),
+)
+
+
+def declared(cls: type) -> list[tuple[str, str, Key]]:
+    """(field, YAML name, key) of each field of `cls` that is a config key."""
+    return [(f.name, f.metadata["key"].name or f.name, f.metadata["key"])
+            for f in fields(cls) if "key" in f.metadata]
+
+
+def markdown_table() -> str:
+    """The README's configuration table, from the declarations (tests/unit/test_config.py
+    keeps the README equal to it)."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for prefix, cls in SECTIONS:
+        defaults = {f.name: f.default for f in fields(cls)}
+        for field_name, yaml_name, key in declared(cls):
+            default = key.shown or shown_default(defaults[field_name], key.read is duration)
+            rows.append(f"| `{prefix}{yaml_name}` | {default} | {key.doc} |")
+    return "\n".join(rows) + "\n"
+
+
+def shown_default(value: Any, is_duration: bool) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, tuple):
+        return f"`[{', '.join(value)}]`"
+    if is_duration:
+        unit = next(u for u in ("d", "h", "m", "s") if value % DURATION_UNITS[u] == 0)
+        return f"`{value / DURATION_UNITS[unit]:g}{unit}`"
+    if isinstance(value, float):
+        return f"`{value:g}`"
+    return f"`{value}`"
 
 
 def tag_label_name(tag_key: str) -> str:
@@ -277,16 +552,21 @@ class _Reader:
         return tuple(value)
 
 
-def _account_id(reader: _Reader, name: str) -> str | None:
-    value = reader.data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        reader.fail(name, f"must be a quoted 12-digit string, got {shown(value)} "
-                          "(YAML reads unquoted numbers as integers and drops leading zeros)")
-    if not ACCOUNT_ID.match(value):
-        reader.fail(name, f"{shown(value)} is not a 12-digit AWS account id")
-    return value
+def read_settings(reader: _Reader, cls: type, sections: tuple[str, ...] = (), **given: Any) -> Any:
+    """`cls` built from its declared keys in `reader`'s section (unknown keys refused, a dotted
+    name read from its subsection), plus the `given` fields that are not keys; `sections` are
+    subsections read on their own."""
+    names = [(field_name, yaml_name.split("."), key) for field_name, yaml_name, key in declared(cls)
+             if field_name not in given]
+    reader.reject_unknown({parts[0] for _field, parts, _key in names} | set(sections))
+    for prefix in {parts[0] for _field, parts, _key in names if len(parts) > 1}:
+        reader.section(prefix).reject_unknown({parts[1] for _field, parts, _key in names if parts[0] == prefix})
+    defaults = {f.name: f.default for f in fields(cls)}
+    values = {}
+    for field_name, parts, key in names:
+        section = reader.section(parts[0]) if len(parts) > 1 else reader
+        values[field_name] = key.read(section, parts[-1], defaults[field_name])
+    return cls(**values, **given)
 
 
 def _accounts(file: str, raw: Any, aws: AwsSettings, discovery: bool) -> tuple[Account, ...]:
@@ -299,212 +579,51 @@ def _accounts(file: str, raw: Any, aws: AwsSettings, discovery: bool) -> tuple[A
     seen: dict[str, int] = {}
     for index, item in enumerate(raw):
         reader = _Reader(file, item, f"accounts[{index}]")
-        reader.reject_unknown({"id", "name", "environment", "role_arn", "external_id"})
-        account_id = _account_id(reader, "id")
-        if account_id is None:  # missing, or `id: null`
-            reader.fail("id", "is required")
-        if account_id in seen:
-            reader.fail("id", f"duplicate account id {account_id} (also accounts[{seen[account_id]}])")
-        seen[account_id] = index
-        environment = reader.text("environment", required=True)
-        if environment not in ENVIRONMENTS:
-            reader.fail("environment", f"must be one of {', '.join(ENVIRONMENTS)}, got {shown(environment)}")
-        role_arn = reader.text("role_arn") or f"arn:aws:iam::{account_id}:role/{aws.role_name}"
-        if not re.match(r"^arn:aws[\w-]*:iam::[0-9]{12}:role/.+$", role_arn):
-            reader.fail("role_arn", f"{shown(role_arn)} is not an IAM role ARN")
-        accounts.append(Account(
-            id=account_id,
-            name=reader.text("name", required=True),
-            environment=environment,
-            role_arn=role_arn,
-            external_id=reader.text("external_id", secret=True) or aws.external_id,
-        ))
+        account = read_settings(reader, Account)
+        if account.id in seen:
+            reader.fail("id", f"duplicate account id {account.id} (also accounts[{seen[account.id]}])")
+        seen[account.id] = index
+        accounts.append(replace(account, role_arn=account.role_arn or f"arn:aws:iam::{account.id}:role/{aws.role_name}",
+                                external_id=account.external_id or aws.external_id))
     return tuple(accounts)
 
 
 def parse_config(data: Any, file: str) -> Config:
     top = _Reader(file, data)
-    top.reject_unknown({"accounts", "regions", "collectors", "tags", "aws", "sweep", "web",
-                        "costs", "budget", "actions", "pricing", "state_dir", "organizations", "shard"})
-
-    aws_r = top.section("aws")
-    aws_r.reject_unknown({"role_name", "external_id", "endpoint_url", "max_attempts",
-                          "connect_timeout", "read_timeout", "session_name"})
-    endpoint = aws_r.text("endpoint_url")
-    if endpoint and not re.match(r"^https?://[^\s/]+", endpoint):
-        aws_r.fail("endpoint_url", f"{shown(endpoint)} is not an http(s) URL")
-    aws = AwsSettings(
-        role_name=aws_r.text("role_name", "PoloReadOnly"),
-        external_id=aws_r.text("external_id", secret=True),
-        endpoint_url=endpoint,
-        max_attempts=aws_r.integer("max_attempts", 5),
-        connect_timeout=aws_r.duration("connect_timeout", 5.0),
-        read_timeout=aws_r.duration("read_timeout", 30.0),
-        session_name=aws_r.text("session_name", "polo-exporter"),
-    )
-
-    organizations = _organizations(top.section("organizations"), aws) if "organizations" in top.data else None
+    top.reject_unknown(set(SUBSECTIONS) | {yaml_name.split(".")[0] for _field, yaml_name, _key in declared(Config)})
+    aws = read_settings(top.section("aws"), AwsSettings)
+    organizations = None
+    if "organizations" in top.data:
+        organizations = read_settings(top.section("organizations"), OrganizationsSettings)
+        organizations = replace(organizations, external_id=organizations.external_id or aws.external_id)
     accounts = _accounts(file, top.data.get("accounts"), aws, organizations is not None)
-    shard = _shard(top.section("shard"))
-
-    regions = top.str_list("regions", ("us-east-1",))
-    if not regions:
-        top.fail("regions", "must list at least one region")
-    valid_regions = known_regions()
-    for index, region in enumerate(regions):
-        if region not in valid_regions:
-            top.fail(f"regions[{index}]", f"unknown AWS region {shown(region)}")
-
-    collectors = top.str_list("collectors", tuple(COLLECTORS))
-    if not collectors:
-        top.fail("collectors", "must list at least one collector (leave it out for all of them)")
-    for index, name in enumerate(collectors):
-        if name not in COLLECTORS:
-            top.fail(f"collectors[{index}]", f"unknown collector {shown(name)} (known: {', '.join(COLLECTORS)})")
-
-    tags_r = top.section("tags")
-    tags_r.reject_unknown({"labels", "required"})
-    tag_labels = tags_r.str_list("labels", ())
-    required_tags = tags_r.str_list("required", ())
-    label_owner: dict[str, str] = {}
-    for index, key in enumerate(tag_labels):
-        label = tag_label_name(key)
-        if label in label_owner:
-            tags_r.fail(f"labels[{index}]",
-                        f"tag {shown(key)} and tag {shown(label_owner[label])} both become label {label}")
-        label_owner[label] = key
+    shard = read_settings(top.section("shard"), ShardSettings)
+    if shard.index >= shard.total:
+        top.section("shard").fail("index", f"must be below shard.total ({shard.total}), got {shard.index}")
 
     sweep_r = top.section("sweep")
     if "per_account_workers" in sweep_r.data:  # a silent alias would multiply it by the regions
         sweep_r.fail("per_account_workers", "renamed to per_region_workers: the cap is now per account and region")
-    sweep_r.reject_unknown({"interval", "workers", "per_region_workers", "prune_window"})
-    sweep = SweepSettings(
-        interval=sweep_r.duration("interval", 300.0),
-        workers=sweep_r.integer("workers", SweepSettings.workers),
-        per_region_workers=sweep_r.integer("per_region_workers", SweepSettings.per_region_workers),
-        prune_window=sweep_r.duration("prune_window", 86400.0),
-    )
-
-    web_r = top.section("web")
-    web_r.reject_unknown({"listen_address"})
-    listen = web_r.text("listen_address", DEFAULT_LISTEN_ADDRESS)
-    try:
-        split_listen_address(listen)
-    except ValueError as err:
-        web_r.fail("listen_address", str(err))
 
     costs_r = top.section("costs")
-    costs_r.reject_unknown({"enabled", "account", "metric", "restatement_window", "refresh_interval"})
-    cost_metric = costs_r.text("metric", "UnblendedCost")
-    if cost_metric not in COST_METRICS:
-        costs_r.fail("metric", f"must be one of {', '.join(COST_METRICS)}, got {shown(cost_metric)}")
-    cost_account = _account_id(costs_r, "account")
-    if cost_account is not None and cost_account not in {a.id for a in accounts}:
-        costs_r.fail("account", f"{cost_account} is not one of the configured accounts")
-    costs_enabled = costs_r.flag("enabled", True)
-    if costs_enabled and not accounts:
+    costs = read_settings(costs_r, CostSettings)
+    if costs.account is not None and costs.account not in {a.id for a in accounts}:
+        costs_r.fail("account", f"{costs.account} is not one of the configured accounts")
+    if costs.enabled and not accounts:
         costs_r.fail("enabled", "Cost Explorer needs its payer account in the static accounts list "
                                 "(or costs.enabled: false)")
-    restatement = costs_r.duration("restatement_window", 3 * 86400.0)
-    if restatement % 86400:
-        costs_r.fail("restatement_window", "must be a whole number of days, e.g. 3d")
-    costs = CostSettings(
-        enabled=costs_enabled,
-        account=cost_account or (accounts[0].id if accounts else None),
-        metric=cost_metric,
-        restatement_window_days=int(restatement // 86400),
-        refresh_interval=costs_r.duration("refresh_interval", 6 * 3600.0),
-    )
+    costs = replace(costs, account=costs.account or (accounts[0].id if accounts else None))
 
     pricing_r = top.section("pricing")
-    pricing_r.reject_unknown({"price_list", "region", "refresh_interval", "account"})
-    price_list_region = pricing_r.text("region", "us-east-1")
-    if price_list_region not in PRICE_LIST_REGIONS:
-        pricing_r.fail("region", f"must be one of {', '.join(PRICE_LIST_REGIONS)} (the Price List API's "
-                                 f"endpoints), got {shown(price_list_region)}")
-    pricing_account = _account_id(pricing_r, "account")
-    if pricing_account is not None and pricing_account not in {a.id for a in accounts}:
-        pricing_r.fail("account", f"{pricing_account} is not one of the configured accounts")
-    price_refresh = pricing_r.duration("refresh_interval", 7 * 86400.0)
-    if price_refresh < 3600:
-        pricing_r.fail("refresh_interval", "must be at least 1h (AWS updates list prices about monthly)")
-    pricing = PricingSettings(price_list=pricing_r.flag("price_list", True), region=price_list_region,
-                              refresh_interval=price_refresh, account=pricing_account)
+    pricing = read_settings(pricing_r, PricingSettings)
+    if pricing.account is not None and pricing.account not in {a.id for a in accounts}:
+        pricing_r.fail("account", f"{pricing.account} is not one of the configured accounts")
 
-    budget_r = top.section("budget")
-    budget_r.reject_unknown({"golden_date", "monthly_target_usd"})
-    golden = budget_r.data.get("golden_date", dt.date(2025, 6, 21))
-    if isinstance(golden, str):
-        try:
-            golden = dt.date.fromisoformat(golden)
-        except ValueError:
-            pass
-    if not isinstance(golden, dt.date) or isinstance(golden, dt.datetime):
-        budget_r.fail("golden_date", f"must be a date like 2025-06-21, got {shown(golden)}")
-    budget = BudgetSettings(golden_date=golden,
-                            monthly_target_usd=budget_r.number("monthly_target_usd", 79167.0))
-
-    actions_r = top.section("actions")
-    actions_r.reject_unknown({"exempt_tag", "volume_unattached_days",
-                              "instance_stopped_days", "snapshot_age_days",
-                              "load_balancer_idle_days", "nat_gateway_idle_days",
-                              "sagemaker_endpoint_idle_days", "eks_cluster_idle_days",
-                              "log_group_min_stored_gib", "ecr_min_stored_gib", "notebook_running_days"})
-    actions = ActionSettings(
-        exempt_tag=actions_r.text("exempt_tag", "polo:keep"),
-        required_tags=required_tags,
-        volume_unattached_days=actions_r.number("volume_unattached_days", 1.0),
-        instance_stopped_days=actions_r.number("instance_stopped_days", 7.0),
-        snapshot_age_days=actions_r.number("snapshot_age_days", 90.0),
-        load_balancer_idle_days=actions_r.number("load_balancer_idle_days", 1.0),
-        nat_gateway_idle_days=actions_r.number("nat_gateway_idle_days", 7.0),
-        sagemaker_endpoint_idle_days=actions_r.number("sagemaker_endpoint_idle_days", 7.0),
-        eks_cluster_idle_days=actions_r.number("eks_cluster_idle_days", 7.0),
-        log_group_min_stored_gib=actions_r.number("log_group_min_stored_gib", 1.0),
-        ecr_min_stored_gib=actions_r.number("ecr_min_stored_gib", 1.0),
-        notebook_running_days=actions_r.number("notebook_running_days", 3.0),
-    )
-
-    return Config(
-        path=file, accounts=accounts, regions=regions, collectors=collectors,
-        tag_labels=tag_labels, aws=aws, sweep=sweep, costs=costs, budget=budget,
-        actions=actions, pricing=pricing, listen_address=listen,
-        state_dir=top.text("state_dir", "./polo-state"),
-        organizations=organizations, shard=shard,
-    )
-
-
-def _organizations(reader: _Reader, aws: AwsSettings) -> OrganizationsSettings:
-    reader.reject_unknown({"role_arn", "external_id", "refresh_interval", "environment"})
-    role_arn = reader.text("role_arn", required=True)
-    if not re.match(r"^arn:aws[\w-]*:iam::[0-9]{12}:role/.+$", role_arn):
-        reader.fail("role_arn", f"{shown(role_arn)} is not an IAM role ARN")
-    env_r = reader.section("environment")
-    env_r.reject_unknown({"tag", "ous", "default"})
-    ous_r = env_r.section("ous")
-    for name, environment in ous_r.data.items():
-        if environment not in ENVIRONMENTS:
-            ous_r.fail(str(name), f"must be one of {', '.join(ENVIRONMENTS)}, got {shown(environment)}")
-    default = env_r.text("default", "dev")
-    if default not in ENVIRONMENTS:
-        env_r.fail("default", f"must be one of {', '.join(ENVIRONMENTS)}, got {shown(default)}")
-    return OrganizationsSettings(
-        role_arn=role_arn,
-        external_id=reader.text("external_id", secret=True) or aws.external_id,
-        refresh_interval=reader.duration("refresh_interval", 3600.0),
-        environment_tag=env_r.text("tag"),
-        environment_ous=tuple((str(name), env) for name, env in ous_r.data.items()),
-        default_environment=default,
-    )
-
-
-def _shard(reader: _Reader) -> ShardSettings:
-    reader.reject_unknown({"index", "total"})
-    total = reader.integer("total", 1)
-    index = reader.integer("index", 0, minimum=0)
-    if index >= total:
-        reader.fail("index", f"must be below shard.total ({total}), got {index}")
-    return ShardSettings(index=index, total=total)
+    config = read_settings(top, Config, SUBSECTIONS, path=file, accounts=accounts, aws=aws, organizations=organizations,
+                           shard=shard, sweep=read_settings(sweep_r, SweepSettings), costs=costs, pricing=pricing,
+                           budget=read_settings(top.section("budget"), BudgetSettings),
+                           actions=read_settings(top.section("actions"), ActionSettings, required_tags=()))
+    return replace(config, actions=replace(config.actions, required_tags=config.required_tags))
 
 
 def split_listen_address(address: str) -> tuple[str, int]:

@@ -1,3 +1,5 @@
+import copy
+import os
 from pathlib import Path
 
 import pytest
@@ -175,3 +177,43 @@ def test_a_listen_address_that_cannot_bind_exits_2(tmp_path, capsys, listen, pro
         assert main(["--config", str(path)]) == 2
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert str(path) in message and "web.listen_address" in message and problem in message
+
+
+def test_the_readme_table_is_the_declared_keys():
+    """Each key is declared once (name, default, check, text); the README shows exactly that.
+    After changing a key: POLO_UPDATE_GOLDEN=1 ./dev test tests/unit/test_config.py"""
+    from polo.config import markdown_table
+
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    start = text.index("| key | default | meaning |\n")
+    end = text.index("\n\n", start) + 1
+    if os.environ.get("POLO_UPDATE_GOLDEN"):
+        readme.write_text(text[:start] + markdown_table() + text[end:])
+        text = readme.read_text()
+    assert text[start:end] == markdown_table()
+
+
+def test_every_declared_key_is_read_and_an_unknown_one_refused():
+    """A key declared but never read (or read but not declared) cannot hide: each declared key
+    given a wrong type fails naming exactly that key."""
+    from polo.config import SECTIONS, declared
+
+    base = {"accounts": [{"id": "123456789012", "name": "a", "environment": "prod"}]}
+    for prefix, cls in SECTIONS:
+        for _field, yaml_name, _key in declared(cls):
+            path = (prefix + yaml_name).replace("accounts[].", "")
+            data = copy.deepcopy(base)
+            node = data["accounts"][0] if prefix == "accounts[]." else data
+            *sections, leaf = path.split(".")
+            for section in sections:
+                node = node.setdefault(section, {"role_arn": "arn:aws:iam::123456789012:role/r"}
+                                       if section == "organizations" else {})
+            node[leaf] = [["not", "a", "scalar"]]
+            with pytest.raises(ConfigError) as caught:
+                parse_config(data, "polo.yml")
+            expected = ("accounts[0]." if prefix == "accounts[]." else "") + (prefix + yaml_name).replace(
+                "accounts[].", "")
+            assert caught.value.key.startswith(expected), (expected, caught.value)
+    with pytest.raises(ConfigError, match=r"sweep\.nope: unknown key"):
+        parse_config({**base, "sweep": {"nope": 1}}, "polo.yml")
