@@ -2,7 +2,8 @@
 rates, tiers, units and ambiguity."""
 import pytest
 
-from polo.prices.price_list import Query, on_demand_rate, price_from, query_for
+from polo.collectors.base import PriceQuery
+from polo.prices.price_list import on_demand_rate, price_from, query_for
 from support.price_list import product
 
 
@@ -20,7 +21,7 @@ def test_every_kind_the_pricers_ask_for_has_a_query_filtered_by_region():
              "ecr_storage_gb_month": (), "logs_storage_gb_month": ()}
     for kind, classes in kinds.items():
         query = query_for(("eu-west-1", kind, *classes))
-        assert isinstance(query, Query), kind
+        assert isinstance(query, PriceQuery), kind
         assert ("regionCode", "eu-west-1") in query.filters
         assert query.request()["Filters"][0] == {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "eu-west-1"}
     ec2 = dict(query_for(("eu-west-1", "ec2_instance_hourly", "m5.large")).filters)

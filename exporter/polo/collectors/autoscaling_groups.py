@@ -17,7 +17,6 @@ from polo.collectors.base import EC2_CONSOLE, CollectContext, Console, Gauge, Re
 from polo.model import Resource, tag_dict, timestamp
 
 
-
 def launch_source(group: dict) -> str:
     template = group.get("LaunchTemplate") or (
         (group.get("MixedInstancesPolicy") or {}).get("LaunchTemplate") or {}).get(

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequenc
 
 from polo.model import GIB, Resource, tag_dict
 
-__all__ = ["GIB", "CollectContext", "Console", "Diagram", "Gauge", "Prices", "ResourceType", "detail",
+__all__ = ["GIB", "CollectContext", "Console", "Diagram", "Gauge", "PriceQuery", "Prices", "ResourceType", "detail",
            "map_tags", "paginate"]
 
 DAY = 86400
@@ -103,6 +103,33 @@ class Diagram:
 
 
 @dataclass(frozen=True)
+class PriceQuery:
+    """One AWS Price List GetProducts query (polo.prices.price_list), and which of its products
+    hold the price: TERM_MATCH filters (region code included) and a pattern the product's usage
+    type must contain. Usage types carry a region prefix (USE1-, EU-, APS2-, ...) not worth
+    mapping, so that test is made on the products rather than as a filter."""
+
+    service_code: str
+    filters: tuple[tuple[str, str], ...]  # TERM_MATCH (field, value), regionCode included
+    usage_type: str  # regex searched in the product's usagetype
+    tiers: tuple[tuple[str, int | None], ...] = ()  # io2: (usage type regex, tier ceiling)
+
+    @classmethod
+    def of(cls, service_code: str, usage_type: str, region: str, **filters: str) -> "PriceQuery":
+        return cls(service_code, (("regionCode", region), *sorted(filters.items())), usage_type)
+
+    def request(self) -> dict[str, Any]:
+        """GetProducts parameters, NextToken and MaxResults aside."""
+        return {"ServiceCode": self.service_code, "FormatVersion": "aws_v1",
+                "Filters": [{"Type": "TERM_MATCH", "Field": f, "Value": v} for f, v in self.filters]}
+
+
+# (region, price kind, classes) -> the query answering it, or None for a kind or class it
+# does not price
+PriceQueries = Callable[[str, str, Sequence[str]], "PriceQuery | None"]
+
+
+@dataclass(frozen=True)
 class ResourceType:
     """One AWS resource type, declared once in its collector's module; every list of types
     (config's collector names, the sweep, prices, gauges, rules, console links, the diagram)
@@ -113,6 +140,7 @@ class ResourceType:
     collect: Callable[[CollectContext], Iterable[Resource]]
     scope: str = "regional"  # or 'global': listed once per account (S3)
     price: Callable[[Prices, Resource], float | None] | None = None  # USD a month at list price
+    price_queries: PriceQueries | None = None  # the Price List queries of the price kinds it looks up
     gauges: Sequence[Gauge] = ()
     console: Console | None = None
     diagram: Diagram | None = None

@@ -13,11 +13,12 @@ when the group never expires its events. `resource_class` is the log group class
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from polo.collectors.base import (
-    CONSOLE, DAY, CollectContext, Console, Gauge, Prices, ResourceType, detail, map_tags, paginate,
+    CONSOLE, DAY, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail, map_tags, paginate,
 )
 from polo.model import Resource
-
 
 
 def collect(ctx: CollectContext):
@@ -47,9 +48,15 @@ def price(prices: Prices, r: Resource) -> float | None:
     return prices.storage(r, "logs_storage_gb_month")
 
 
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    if (kind, classes) == ("logs_storage_gb_month", []):
+        return PriceQuery.of("AmazonCloudWatch", r"TimedStorage-ByteHrs$", region, productFamily="Storage Snapshot")
+    return None
+
+
 TYPE = ResourceType(
     name="cloudwatch_log_group", collector="cloudwatch_log_groups", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     gauges=(Gauge("polo_cloudwatch_log_group_retention_seconds",
                   "How long a log group keeps its events (absent when they never expire).",
                   detail("retention_days", DAY)),),

@@ -13,11 +13,12 @@ by AWS about every six hours; global secondary indexes' capacity is not included
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from polo.collectors.base import (
-    CONSOLE, GIB, CollectContext, Console, Gauge, Prices, ResourceType, detail, paginate,
+    CONSOLE, GIB, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail, paginate,
 )
 from polo.model import Resource, tag_dict, timestamp
-
 
 
 def collect(ctx: CollectContext):
@@ -66,9 +67,27 @@ def price(prices: Prices, r: Resource) -> float | None:
     return cost
 
 
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    """Provisioned capacity and storage, for the Standard or the Standard-IA table class."""
+    match kind, classes:
+        case ("dynamodb_read_capacity_unit_hourly" | "dynamodb_write_capacity_unit_hourly"), [table_class]:
+            access = "Read" if "read" in kind else "Write"
+            return PriceQuery.of("AmazonDynamoDB", class_prefix(table_class) + access + r"CapacityUnit-Hrs$", region,
+                                 productFamily="Provisioned IOPS", group=f"DDB-{access}Units")
+        case "dynamodb_storage_gb_month", [table_class]:
+            return PriceQuery.of("AmazonDynamoDB", class_prefix(table_class) + r"TimedStorage-ByteHrs$", region,
+                                 productFamily="Database Storage")
+    return None
+
+
+def class_prefix(table_class: str) -> str:
+    """Standard-IA usage types start IA-; Standard ones must not."""
+    return r"IA-" if table_class == "STANDARD_INFREQUENT_ACCESS" else r"(?<!IA-)"
+
+
 TYPE = ResourceType(
     name="dynamodb_table", collector="dynamodb_tables", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     gauges=(
         Gauge("polo_dynamodb_table_items",
               "Items in a DynamoDB table (AWS refreshes the figure about every six hours).", detail("item_count")),

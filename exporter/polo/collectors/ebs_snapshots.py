@@ -13,11 +13,14 @@ mappings reference the snapshot: such snapshots cannot be deleted before the AMI
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from collections import defaultdict
 
-from polo.collectors.base import EC2_CONSOLE, GIB, CollectContext, Console, Prices, ResourceType, paginate
+from polo.collectors.base import (
+    EC2_CONSOLE, GIB, CollectContext, Console, PriceQuery, Prices, ResourceType, paginate,
+)
 from polo.model import Resource, tag_dict, timestamp
-
 
 
 def ami_references(ec2) -> dict[str, tuple[str, ...]]:
@@ -67,8 +70,14 @@ def price(prices: Prices, r: Resource) -> float | None:
     return per_gb * r.size_bytes / GIB
 
 
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    if (kind, classes) == ("ebs_snapshot_gb_month", []):
+        return PriceQuery.of("AmazonEC2", r"EBS:SnapshotUsage$", region, productFamily="Storage Snapshot")
+    return None
+
+
 TYPE = ResourceType(
     name="ebs_snapshot", collector="ebs_snapshots", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     console=Console(EC2_CONSOLE + "SnapshotDetails:snapshotId={1}"),
 )

@@ -11,11 +11,13 @@ Yields, e.g.:
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Sequence
+
 from polo.collectors.base import (
-    EC2_CONSOLE, GIB, CollectContext, Console, Diagram, Prices, ResourceType, paginate,
+    EC2_CONSOLE, GIB, CollectContext, Console, Diagram, PriceQuery, Prices, ResourceType, paginate,
 )
 from polo.model import Resource, tag_dict, timestamp
-
 
 
 def collect(ctx: CollectContext):
@@ -55,9 +57,35 @@ def price(prices: Prices, r: Resource) -> float | None:
                             r.details.get("throughput"))
 
 
+IO2_TIER_CEILINGS = (32000, 64000, None)  # IOPS per volume where each io2 tier ends
+
+
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    """Storage by volume type, and the provisioned performance polo.prices.pricing.volume_of adds."""
+    match kind, classes:
+        case "ebs_volume_gb_month", [volume_type]:
+            return PriceQuery.of("AmazonEC2", r"EBS:VolumeUsage", region, productFamily="Storage",
+                                 volumeApiName=volume_type)
+        case "ebs_gp3_iops_month", []:
+            return PriceQuery.of("AmazonEC2", r"EBS:VolumeP-IOPS\.gp3$", region, productFamily="System Operation",
+                                 volumeApiName="gp3")
+        case "ebs_gp3_throughput_mibps_month", []:
+            return PriceQuery.of("AmazonEC2", r"EBS:VolumeP-Throughput\.gp3$", region,
+                                 productFamily="Provisioned Throughput", volumeApiName="gp3")
+        case "ebs_io1_iops_month", []:
+            return PriceQuery.of("AmazonEC2", r"EBS:VolumeP-IOPS\.piops$", region, productFamily="System Operation",
+                                 volumeApiName="io1")
+        case "ebs_io2_iops_month_tiers", []:
+            base = PriceQuery.of("AmazonEC2", r"EBS:VolumeP-IOPS\.io2", region, productFamily="System Operation",
+                                 volumeApiName="io2")
+            patterns = (r"EBS:VolumeP-IOPS\.io2$", r"EBS:VolumeP-IOPS\.io2\.tier2$", r"EBS:VolumeP-IOPS\.io2\.tier3$")
+            return replace(base, tiers=tuple(zip(patterns, IO2_TIER_CEILINGS)))
+    return None
+
+
 TYPE = ResourceType(
     name="ebs_volume", collector="ebs_volumes", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     console=Console(EC2_CONSOLE + "VolumeDetails:volumeId={1}"),
     diagram=Diagram("parent", "#FADE2A"),
 )

@@ -11,10 +11,14 @@ when AWS gives it, else None.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import datetime as dt
 import re
 
-from polo.collectors.base import EC2_CONSOLE, CollectContext, Console, Diagram, Prices, ResourceType, paginate
+from polo.collectors.base import (
+    EC2_CONSOLE, CollectContext, Console, Diagram, PriceQuery, Prices, ResourceType, paginate,
+)
 from polo.model import Resource, tag_dict, timestamp
 
 TRANSITION_TIME = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")  # AWS: GMT, moto: UTC
@@ -63,9 +67,22 @@ def price(prices: Prices, r: Resource) -> float | None:
     return prices.monthly(prices.lookup(r.region, "ec2_instance_hourly", r.resource_class))
 
 
+# Linux, shared tenancy, no pre-installed software: the on-demand price of the instance type itself
+EC2_LINUX_ON_DEMAND = {"operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA",
+                       "capacitystatus": "Used", "licenseModel": "No License required"}
+
+
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    match kind, classes:
+        case "ec2_instance_hourly", [instance_type]:
+            return PriceQuery.of("AmazonEC2", "BoxUsage", region, productFamily="Compute Instance",
+                                 instanceType=instance_type, **EC2_LINUX_ON_DEMAND)
+    return None
+
+
 TYPE = ResourceType(
     name="ec2_instance", collector="ec2_instances", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     console=Console(EC2_CONSOLE + "InstanceDetails:instanceId={1}"),
     diagram=Diagram("vpc", "#73BF69"),
 )

@@ -12,8 +12,10 @@ count once per image, so it is an upper bound of the storage AWS bills.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from polo.collectors.base import (
-    CONSOLE, CollectContext, Console, Gauge, Prices, ResourceType, detail, paginate,
+    CONSOLE, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail, paginate,
 )
 from polo.errors import error_code
 from polo.model import Resource, tag_dict, timestamp
@@ -56,9 +58,15 @@ def price(prices: Prices, r: Resource) -> float | None:
     return prices.storage(r, "ecr_storage_gb_month")
 
 
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    if (kind, classes) == ("ecr_storage_gb_month", []):
+        return PriceQuery.of("AmazonECR", r"TimedStorage-ByteHrs$", region, productFamily="EC2 Container Registry")
+    return None
+
+
 TYPE = ResourceType(
     name="ecr_repository", collector="ecr_repositories", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     gauges=(
         Gauge("polo_ecr_repository_images", "Images in an ECR repository.", detail("image_count")),
         Gauge("polo_ecr_repository_lifecycle_policy", "1 if the ECR repository has a lifecycle policy, else 0.",

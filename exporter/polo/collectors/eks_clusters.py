@@ -12,11 +12,12 @@ not anything runs on it; `parent_id` is the cluster's VPC, else the account.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from polo.collectors.base import (
-    CONSOLE, CollectContext, Console, Gauge, Prices, ResourceType, detail, map_tags, paginate,
+    CONSOLE, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail, map_tags, paginate,
 )
 from polo.model import Resource, timestamp
-
 
 
 def collect(ctx: CollectContext):
@@ -50,9 +51,15 @@ def price(prices: Prices, r: Resource) -> float | None:
     return prices.monthly(prices.lookup(r.region, "eks_cluster_hourly"))
 
 
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    if (kind, classes) == ("eks_cluster_hourly", []):
+        return PriceQuery.of("AmazonEKS", r"AmazonEKS-Hours:perCluster$", region)
+    return None
+
+
 TYPE = ResourceType(
     name="eks_cluster", collector="eks_clusters", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     gauges=(
         Gauge("polo_eks_cluster_nodegroups", "Managed node groups in an EKS cluster.", detail("nodegroups")),
         Gauge("polo_eks_cluster_fargate_profiles", "Fargate profiles in an EKS cluster.",

@@ -19,7 +19,6 @@ from polo.collectors.base import (
 from polo.model import Resource, timestamp
 
 
-
 def collect(ctx: CollectContext):
     eks = ctx.regional_client("eks")
     for cluster in paginate(eks, "list_clusters", "clusters"):

@@ -13,7 +13,11 @@ instance, else the NAT gateway, else ''. AWS gives addresses no creation time.
 """
 from __future__ import annotations
 
-from polo.collectors.base import EC2_CONSOLE, CollectContext, Console, Prices, ResourceType, paginate
+from typing import Sequence
+
+from polo.collectors.base import (
+    EC2_CONSOLE, CollectContext, Console, PriceQuery, Prices, ResourceType, paginate,
+)
 from polo.model import Resource, tag_dict
 
 GONE = ("deleted", "failed")  # NAT gateways in these states no longer hold their addresses
@@ -64,8 +68,14 @@ def price(prices: Prices, r: Resource) -> float | None:
     return prices.monthly(prices.lookup(r.region, "public_ipv4_hourly"))
 
 
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    if (kind, classes) == ("public_ipv4_hourly", []):
+        return PriceQuery.of("AmazonVPC", r"PublicIPv4:InUseAddress$", region)
+    return None
+
+
 TYPE = ResourceType(
     name="elastic_ip", collector="elastic_ips", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     console=Console(EC2_CONSOLE + "ElasticIpDetails:AllocationId={1}"),
 )

@@ -11,11 +11,12 @@ listed as clusters of their own; `parent_id` is the replication group, else the 
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from polo.collectors.base import (
-    CONSOLE, CollectContext, Console, Gauge, Prices, ResourceType, detail, paginate,
+    CONSOLE, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail, paginate,
 )
 from polo.model import Resource, tag_dict, timestamp
-
 
 
 def collect(ctx: CollectContext):
@@ -47,9 +48,20 @@ def price(prices: Prices, r: Resource) -> float | None:
     return None if hourly is None else prices.monthly(hourly * int(r.details.get("nodes") or 1))
 
 
+ENGINES = {"redis": "Redis", "memcached": "Memcached", "valkey": "Valkey"}
+
+
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    match kind, classes:
+        case "elasticache_node_hourly", [engine, node_type] if engine in ENGINES:
+            return PriceQuery.of("AmazonElastiCache", "NodeUsage", region, productFamily="Cache Instance",
+                                 instanceType=node_type, cacheEngine=ENGINES[engine])
+    return None
+
+
 TYPE = ResourceType(
     name="elasticache_cluster", collector="elasticache_clusters", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     gauges=(Gauge("polo_elasticache_cluster_nodes", "Cache nodes in an ElastiCache cluster.", detail("nodes")),),
     console=Console(CONSOLE + "elasticache/home?region={r}#/redis/{1}"),
 )

@@ -21,7 +21,6 @@ from polo.collectors.base import CONSOLE, CollectContext, Console, ResourceType,
 from polo.model import EMPTY, Resource, timestamp
 
 
-
 def collect(ctx: CollectContext):
     lam = ctx.regional_client("lambda")
     for function in paginate(lam, "list_functions", "Functions"):

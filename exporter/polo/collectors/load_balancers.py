@@ -16,9 +16,11 @@ targets serves nothing but is still billed. Classic ELBs are not collected.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Mapping
+from typing import Mapping, Sequence
 
-from polo.collectors.base import EC2_CONSOLE, CollectContext, Console, Diagram, Prices, ResourceType, paginate
+from polo.collectors.base import (
+    EC2_CONSOLE, CollectContext, Console, Diagram, PriceQuery, Prices, ResourceType, paginate,
+)
 from polo.model import EMPTY, Resource, tag_dict, timestamp
 
 TAGS_PER_CALL = 20  # DescribeTags' limit
@@ -88,9 +90,20 @@ def price(prices: Prices, r: Resource) -> float | None:
     return prices.monthly(prices.lookup(r.region, "load_balancer_hourly", r.resource_class))
 
 
+PRODUCT_FAMILIES = {"application": "Load Balancer-Application", "network": "Load Balancer-Network",
+                    "gateway": "Load Balancer-Gateway"}
+
+
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    match kind, classes:
+        case "load_balancer_hourly", [lb_type] if lb_type in PRODUCT_FAMILIES:
+            return PriceQuery.of("AWSELB", r"LoadBalancerUsage$", region, productFamily=PRODUCT_FAMILIES[lb_type])
+    return None
+
+
 TYPE = ResourceType(
     name="load_balancer", collector="load_balancers", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     console=Console(EC2_CONSOLE + "LoadBalancer:loadBalancerArn={1}"),
     diagram=Diagram("vpc", "#F2495C"),
 )

@@ -13,9 +13,13 @@ call fails (an AWS error or a timeout): the gateways are still reported, the fai
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import datetime as dt
 
-from polo.collectors.base import VPC_CONSOLE, CollectContext, Console, Diagram, Prices, ResourceType, paginate
+from polo.collectors.base import (
+    VPC_CONSOLE, CollectContext, Console, Diagram, PriceQuery, Prices, ResourceType, paginate,
+)
 from polo.collectors.metric_sums import weekly_sums
 from polo.model import Resource, tag_dict, timestamp
 
@@ -63,9 +67,15 @@ def price(prices: Prices, r: Resource) -> float | None:
     return prices.monthly(prices.lookup(r.region, "nat_gateway_hourly"))
 
 
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    if (kind, classes) == ("nat_gateway_hourly", []):
+        return PriceQuery.of("AmazonEC2", r"NatGateway-Hours$", region, productFamily="NAT Gateway")
+    return None
+
+
 TYPE = ResourceType(
     name="nat_gateway", collector="nat_gateways", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     console=Console(VPC_CONSOLE + "NatGatewayDetails:natGatewayId={1}"),
     diagram=Diagram("vpc", "#FF9830"),
 )

@@ -15,7 +15,11 @@ Yields, e.g.:
 """
 from __future__ import annotations
 
-from polo.collectors.base import CONSOLE, GIB, CollectContext, Console, Gauge, Prices, ResourceType, detail
+from typing import Sequence
+
+from polo.collectors.base import (
+    CONSOLE, GIB, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail,
+)
 from polo.model import Resource, tag_dict
 
 DOMAINS_PER_CALL = 5  # DescribeDomains' limit
@@ -74,9 +78,23 @@ def price(prices: Prices, r: Resource) -> float | None:
     return hourly * prices.hours_per_month + per_gb * (r.size_bytes or 0) / GIB
 
 
+STORAGE_MEDIA = {"gp2": "GP2", "gp3": "GP3", "io1": "PIOPS-Storage", "standard": "Magnetic"}
+
+
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    match kind, classes:
+        case "opensearch_instance_hourly", [instance_type]:
+            return PriceQuery.of("AmazonES", "ESInstance", region, productFamily="Amazon OpenSearch Service Instance",
+                                 instanceType=instance_type)
+        case "opensearch_storage_gb_month", [volume_type] if volume_type in STORAGE_MEDIA:
+            return PriceQuery.of("AmazonES", r"ES.*-Storage", region, productFamily="Amazon OpenSearch Service Volume",
+                                 storageMedia=STORAGE_MEDIA[volume_type])
+    return None
+
+
 TYPE = ResourceType(
     name="opensearch_domain", collector="opensearch_domains", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     gauges=(
         Gauge("polo_opensearch_domain_instances", "Data nodes of an OpenSearch domain.", detail("instance_count")),
         Gauge("polo_opensearch_domain_master_instances",

@@ -11,11 +11,13 @@ Yields, e.g.:
 """
 from __future__ import annotations
 
+import re
+from typing import Sequence
+
 from polo.collectors.base import (
-    CONSOLE, GIB, CollectContext, Console, Diagram, Prices, ResourceType, paginate,
+    CONSOLE, GIB, CollectContext, Console, Diagram, PriceQuery, Prices, ResourceType, paginate,
 )
 from polo.model import Resource, tag_dict, timestamp
-
 
 
 def collect(ctx: CollectContext):
@@ -72,9 +74,26 @@ def az_factor(prices: Prices, r: Resource) -> float:
     return prices.rds_multi_az_factor if r.details.get("multi_az") else 1.0
 
 
+ENGINES = {"mysql": "MySQL", "postgres": "PostgreSQL", "mariadb": "MariaDB"}
+STORAGE_USAGE = {"gp2": "RDS:GP2-Storage", "gp3": "RDS:GP3-Storage", "io1": "RDS:PIOPS-Storage",
+                 "io2": "RDS:PIOPS-Storage-IO2", "standard": "RDS:StorageUsage"}
+
+
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    match kind, classes:
+        case "rds_instance_hourly", [engine, instance_class] if engine in ENGINES:
+            return PriceQuery.of("AmazonRDS", "InstanceUsage", region, productFamily="Database Instance",
+                                 instanceType=instance_class, databaseEngine=ENGINES[engine],
+                                 deploymentOption="Single-AZ")
+        case "rds_storage_gb_month", [storage_type] if storage_type in STORAGE_USAGE:
+            return PriceQuery.of("AmazonRDS", "(^|-)" + re.escape(STORAGE_USAGE[storage_type]) + "$", region,
+                                 productFamily="Database Storage", deploymentOption="Single-AZ")
+    return None
+
+
 TYPE = ResourceType(
     name="rds_instance", collector="rds_instances", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     console=Console(CONSOLE + "rds/home?region={r}#database:id={1};is-cluster=false"),
     diagram=Diagram("vpc", "#3274D9"),
 )

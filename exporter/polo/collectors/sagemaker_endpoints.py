@@ -20,14 +20,14 @@ or a timeout): the endpoints are still reported, the failure is logged as a warn
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+import re
+from typing import Any, Mapping, Sequence
 
 from polo.collectors.base import (
-    CONSOLE, CollectContext, Console, Gauge, Prices, ResourceType, detail, paginate,
+    CONSOLE, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail, paginate,
 )
 from polo.collectors.metric_sums import weekly_sums
 from polo.model import Resource, tag_dict, timestamp
-
 
 
 def variants(endpoint: dict, config: dict) -> tuple[tuple[str, str, int], ...]:
@@ -88,9 +88,17 @@ def variant_instances(details: Mapping[str, Any]):
         yield (variant, instance_type), count
 
 
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    match kind, classes:
+        case "sagemaker_hosting_hourly", [instance_type]:
+            return PriceQuery.of("AmazonSageMaker", "Host:" + re.escape(instance_type) + "$", region,
+                                 productFamily="ML Instance", instanceType=instance_type, component="Hosting")
+    return None
+
+
 TYPE = ResourceType(
     name="sagemaker_endpoint", collector="sagemaker_endpoints", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     gauges=(
         Gauge("polo_sagemaker_endpoint_instances",
               "Instances serving a SageMaker endpoint, all production variants together.",

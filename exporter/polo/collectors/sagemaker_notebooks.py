@@ -14,9 +14,13 @@ account.
 """
 from __future__ import annotations
 
-from polo.collectors.base import CONSOLE, GIB, CollectContext, Console, Prices, ResourceType, paginate
-from polo.model import Resource, tag_dict, timestamp
+import re
+from typing import Sequence
 
+from polo.collectors.base import (
+    CONSOLE, GIB, CollectContext, Console, PriceQuery, Prices, ResourceType, paginate,
+)
+from polo.model import Resource, tag_dict, timestamp
 
 
 def collect(ctx: CollectContext):
@@ -65,8 +69,18 @@ def storage_cost(prices: Prices, r: Resource) -> float | None:
     return None if per_gb is None else per_gb * r.size_bytes / GIB
 
 
+def price_queries(region: str, kind: str, classes: Sequence[str]) -> PriceQuery | None:
+    match kind, classes:
+        case "sagemaker_notebook_hourly", [instance_type]:
+            return PriceQuery.of("AmazonSageMaker", "Notebk:" + re.escape(instance_type) + "$", region,
+                                 productFamily="ML Instance", instanceType=instance_type, component="Notebook")
+        case "sagemaker_storage_gb_month", []:
+            return PriceQuery.of("AmazonSageMaker", r"Notebk:VolumeUsage", region, productFamily="ML Storage")
+    return None
+
+
 TYPE = ResourceType(
     name="sagemaker_notebook", collector="sagemaker_notebooks", collect=collect,
-    price=price,
+    price=price, price_queries=price_queries,
     console=Console(CONSOLE + "sagemaker/home?region={r}#/notebook-instances/{1}"),
 )

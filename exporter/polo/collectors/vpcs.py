@@ -13,7 +13,6 @@ from polo.collectors.base import VPC_CONSOLE, CollectContext, Console, Diagram, 
 from polo.model import Resource, tag_dict
 
 
-
 def collect(ctx: CollectContext):
     ec2 = ctx.regional_client("ec2")
     for vpc in paginate(ec2, "describe_vpcs", "Vpcs"):
