@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load(args, demo_state_dir: str | None = None) -> Config:
     """The config from --config (or, with --demo alone, the bundled example with its state in
-    `demo_state_dir`), command-line overrides applied."""
+    `demo_state_dir`), command-line overrides applied; with --demo, reading the demo's billing
+    export unless the config names one."""
     path = args.config or (example_config_path() if args.demo else None)
     if path is None:
         raise ConfigError("(command line)", "--config", "is required (or use --demo)")
@@ -75,6 +76,10 @@ def load(args, demo_state_dir: str | None = None) -> Config:
         config = replace(config, listen_address=args.listen_address)
     if args.demo and not args.config and demo_state_dir:
         config = replace(config, state_dir=demo_state_dir)
+    if args.demo and config.billing_export is None:
+        from polo.demo.billing_export import demo_settings
+
+        config = replace(config, billing_export=demo_settings(config))
     return config
 
 

@@ -29,6 +29,8 @@ SHOWN_CHARS = 60
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 COST_METRICS = ("UnblendedCost", "AmortizedCost", "NetUnblendedCost")
 ENVIRONMENTS = ("prod", "dev")
+BILLING_FORMATS = ("focus", "cur2")  # AWS Data Exports' FOCUS 1.0 (with AWS columns) and CUR 2.0
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::[0-9]{12}:role/.+$")
 
 
@@ -157,6 +159,13 @@ def role_arn(r: "_Reader", name: str, default: Any) -> Any:
 def required_role_arn(r: "_Reader", name: str, _default: Any) -> str:
     r.text(name, required=True)
     return role_arn(r, name, None)
+
+
+def bucket(r: "_Reader", name: str, _default: Any) -> str:
+    value = r.text(name, required=True)
+    if not BUCKET.match(value):
+        r.fail(name, f"{shown(value)} is not an S3 bucket name")
+    return value
 
 
 def http_url(r: "_Reader", name: str, default: Any) -> Any:
@@ -333,6 +342,28 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True)
+class BillingExportSettings:
+    """The AWS Data Exports billing export Polo reads ([docs/costs.md](docs/costs.md#billing-export))."""
+
+    bucket: str = setting(REQUIRED, "S3 bucket the export is delivered to "
+                                    "([docs/costs.md](docs/costs.md#billing-export))", bucket,
+                          shown="none (no billing export)")
+    name: str = setting(REQUIRED, "the export's name (the folder under the prefix)", required_text, shown="required")
+    prefix: str = setting("", "the export's S3 path prefix", text, shown="none")
+    format: str = setting("focus", "`focus` (FOCUS 1.0 with AWS columns) or `cur2` (CUR 2.0)", one_of(BILLING_FORMATS))
+    region: str = setting("us-east-1", "the bucket's region", text)
+    account: str | None = setting(None, "the account whose role reads the bucket (one of `accounts`)", account_id,
+                                  shown="`costs.account`")
+    role_arn: str = setting("", "a role to read the bucket with instead of that account's", role_arn,
+                            shown="the account's role")
+    cost_categories: tuple[str, ...] = setting(
+        (), "AWS cost categories to allocate spend by, beside the `tags.labels` keys", strings)
+    refresh_interval: float = setting(
+        3 * 3600.0, "time between looks at the export's manifests (AWS rewrites them up to three times a day)",
+        duration_at_least(300, "must be at least 5m"), shown="`3h`")
+
+
+@dataclass(frozen=True)
 class ActionSettings:
     exempt_tag: str = setting("polo:keep", "resources carrying this tag are never cleanup findings "
                                                    "([docs/metrics.md](docs/metrics.md#cleanup-actions))", text)
@@ -379,6 +410,7 @@ class Config:
     actions: ActionSettings = field(default_factory=ActionSettings)
     pricing: PricingSettings = field(default_factory=PricingSettings)
     organizations: OrganizationsSettings | None = None
+    billing_export: BillingExportSettings | None = None
     shard: ShardSettings = field(default_factory=ShardSettings)
     # Accounts that left within the prune window: only their tombstones still name them.
     former_accounts: tuple[Account, ...] = ()
@@ -393,12 +425,14 @@ class Config:
 
 
 # The top level's subsections, each read into its own settings.
-SUBSECTIONS = ("accounts", "aws", "sweep", "organizations", "shard", "costs", "budget", "actions", "pricing")
+SUBSECTIONS = ("accounts", "aws", "sweep", "organizations", "shard", "costs", "budget", "actions", "pricing",
+               "billing_export")
 # Every section of the file, in the README's order: (YAML prefix, the settings it fills).
 SECTIONS: tuple[tuple[str, type], ...] = (
     ("", Config), ("accounts[].", Account), ("aws.", AwsSettings), ("sweep.", SweepSettings),
     ("organizations.", OrganizationsSettings), ("shard.", ShardSettings), ("costs.", CostSettings),
     ("budget.", BudgetSettings), ("actions.", ActionSettings), ("pricing.", PricingSettings),
+    ("billing_export.", BillingExportSettings),
 )
 
 
@@ -619,8 +653,19 @@ def parse_config(data: Any, file: str) -> Config:
     if pricing.account is not None and pricing.account not in {a.id for a in accounts}:
         pricing_r.fail("account", f"{pricing.account} is not one of the configured accounts")
 
+    billing_export = None
+    if "billing_export" in top.data:
+        billing_r = top.section("billing_export")
+        billing_export = read_settings(billing_r, BillingExportSettings)
+        if billing_export.account is not None and billing_export.account not in {a.id for a in accounts}:
+            billing_r.fail("account", f"{billing_export.account} is not one of the configured accounts")
+        if billing_export.account is None and costs.account is None:
+            billing_r.fail("account", "is required when no static account can read the bucket")
+        billing_export = replace(billing_export, account=billing_export.account or costs.account)
+
     config = read_settings(top, Config, SUBSECTIONS, path=file, accounts=accounts, aws=aws, organizations=organizations,
-                           shard=shard, sweep=read_settings(sweep_r, SweepSettings), costs=costs, pricing=pricing,
+                           billing_export=billing_export, shard=shard, sweep=read_settings(sweep_r, SweepSettings),
+                           costs=costs, pricing=pricing,
                            budget=read_settings(top.section("budget"), BudgetSettings),
                            actions=read_settings(top.section("actions"), ActionSettings, required_tags=()))
     return replace(config, actions=replace(config.actions, required_tags=config.required_tags))

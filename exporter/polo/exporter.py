@@ -86,7 +86,8 @@ class Starting:
 def assemble(config: Config, access: AwsAccess, prices: PriceTable, running: Sequence[Source] = ()) -> list[Source]:
     """The optional sources `config` asks for, in render order, keeping those already `running`
     (their state, threads and counters) and building the rest: Cost Explorer on shard 0 only
-    (the payer's view covers every account) when costs are on; resource prices and cleanup
+    (the payer's view covers every account) when costs are on; the billing export when
+    configured (every shard prices its own resources; shard 0 alone shows the totals); resource prices and cleanup
     actions, both priced from `prices`; the Price List source last, when on, since it takes the
     price keys the others asked for in the same render and fills `prices` in place."""
     have = {type(source): source for source in running}
@@ -97,6 +98,10 @@ def assemble(config: Config, access: AwsAccess, prices: PriceTable, running: Seq
     sources = []
     if config.costs.enabled and config.shard.index == 0:
         sources.append(kept(CostSource, lambda: CostSource(config, access)))
+    if config.billing_export is not None:
+        from polo.billing.source import BillingSource  # pyarrow only for those who read an export
+
+        sources.append(kept(BillingSource, lambda: BillingSource(config, access)))
     sources.append(kept(ResourceCostSource, lambda: ResourceCostSource(config, prices)))
     sources.append(kept(ActionSource, lambda: ActionSource(config, prices)))
     if config.pricing.price_list:

@@ -194,6 +194,10 @@ def test_the_readme_table_is_the_declared_keys():
     assert text[start:end] == markdown_table()
 
 
+REQUIRED_KEYS = {"organizations": {"role_arn": "arn:aws:iam::123456789012:role/r"},
+                 "billing_export": {"bucket": "billing-bucket", "name": "polo-focus"}}
+
+
 def test_every_declared_key_is_read_and_an_unknown_one_refused():
     """A key declared but never read (or read but not declared) cannot hide: each declared key
     given a wrong type fails naming exactly that key."""
@@ -206,9 +210,8 @@ def test_every_declared_key_is_read_and_an_unknown_one_refused():
             data = copy.deepcopy(base)
             node = data["accounts"][0] if prefix == "accounts[]." else data
             *sections, leaf = path.split(".")
-            for section in sections:
-                node = node.setdefault(section, {"role_arn": "arn:aws:iam::123456789012:role/r"}
-                                       if section == "organizations" else {})
+            for section in sections:  # a section's required keys, so that the key under test fails
+                node = node.setdefault(section, dict(REQUIRED_KEYS.get(section, {})))
             node[leaf] = [["not", "a", "scalar"]]
             with pytest.raises(ConfigError) as caught:
                 parse_config(data, "polo.yml")
@@ -217,3 +220,29 @@ def test_every_declared_key_is_read_and_an_unknown_one_refused():
             assert caught.value.key.startswith(expected), (expected, caught.value)
     with pytest.raises(ConfigError, match=r"sweep\.nope: unknown key"):
         parse_config({**base, "sweep": {"nope": 1}}, "polo.yml")
+
+
+@pytest.mark.parametrize("billing, key, problem", [
+    ({"name": "x"}, "billing_export.bucket", "is required"),
+    ({"bucket": "Not_A_Bucket", "name": "x"}, "billing_export.bucket", "is not an S3 bucket name"),
+    ({"bucket": "acme-billing"}, "billing_export.name", "is required"),
+    ({"bucket": "acme-billing", "name": "x", "format": "cur"}, "billing_export.format", "must be one of focus, cur2"),
+    ({"bucket": "acme-billing", "name": "x", "account": "999999999999"}, "billing_export.account",
+     "not one of the configured accounts"),
+    ({"bucket": "acme-billing", "name": "x", "refresh_interval": "1m"}, "billing_export.refresh_interval",
+     "at least 5m"),
+])
+def test_billing_export_problems_name_the_key(billing, key, problem):
+    data = {"accounts": [{"id": "123456789012", "name": "a", "environment": "prod"}], "billing_export": billing}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "polo.yml")
+    assert caught.value.key == key and problem in caught.value.problem
+
+
+def test_billing_export_reads_with_the_payer_by_default():
+    data = {"accounts": [{"id": "123456789012", "name": "a", "environment": "prod"},
+                         {"id": "210987654321", "name": "b", "environment": "dev"}],
+            "costs": {"account": "210987654321"}, "billing_export": {"bucket": "acme-billing", "name": "focus"}}
+    settings = parse_config(data, "polo.yml").billing_export
+    assert settings is not None
+    assert (settings.account, settings.format, settings.prefix) == ("210987654321", "focus", "")

@@ -27,6 +27,7 @@ def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None) 
     with the demo estate, its cleanup cases, a cost model answering every period and a Price
     List API. Returns the undo of those last two patches on moto."""
     from polo.demo.actions import build_action_cases
+    from polo.demo.billing_export import BUCKET, write_demo_exports
     from polo.demo.costs import install_cost_model
     from polo.demo.estate import build_estate
     from polo.demo.price_list import install_price_list
@@ -36,6 +37,8 @@ def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None) 
     build_estate(config.accounts, config.regions, now, endpoint_url)
     build_action_cases(config.accounts, config.regions, now, config.state_dir, endpoint_url)
     undo_cost_model = install_cost_model(config, now)
+    if config.billing_export is not None and config.billing_export.bucket == BUCKET:
+        write_demo_exports(config, now, endpoint_url)
     log.info("simulated AWS ready: %d accounts x %d regions in %.1fs",
              len(config.accounts), len(config.regions), time.monotonic() - started)
 

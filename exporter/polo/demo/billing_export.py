@@ -1,0 +1,298 @@
+"""The demo's billing exports: FOCUS 1.0 and CUR 2.0, as AWS Data Exports writes them to S3.
+
+Every (account, service, day) adds up to the demo's Cost Explorer figure (polo.demo.costs'
+CostModel) in both formats, so the billing metrics and the Cost Explorer ones can be checked
+against each other to the cent. Within that figure: 5 % tax, a 2 % credit in dev accounts
+(promotional credits), and the usage, of which 85 % is spread over the estate's resources of
+that service (the recent periods only; older ones bill per service, with no resource ids) and
+the rest is unattributed (requests, data transfer). Prod accounts cover 40 % of their EC2
+compute with a Compute Savings Plan and 50 % of RDS with Reserved Instances; the commitment's
+fee is billed on the same service, so the totals stay Cost Explorer's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from polo.collectors import RESOURCE_TYPES
+from polo.collectors.base import CollectContext
+from polo.config import BillingExportSettings, Config
+from polo.costs.budget import month_start, next_month_start
+from polo.demo.costs import SERVICES, CostModel, _unit
+from polo.demo.estate import account_client_factory
+
+log = logging.getLogger(__name__)
+
+BUCKET = "polo-demo-billing"
+PREFIX = "exports"
+EXPORTS = {"focus": "polo-focus", "cur2": "polo-cur2"}
+TAX, DEV_CREDIT, ATTRIBUTED = 0.05, 0.02, 0.85
+RESOURCE_PERIODS = 2  # the current and previous billing period bill per resource
+COMMITMENTS = {  # service -> (FOCUS category, covered share, effective rate, usage type)
+    "Amazon Elastic Compute Cloud - Compute": ("Spend", 0.40, 0.72, "USE1-BoxUsage:m5.large"),
+    "Amazon Relational Database Service": ("Usage", 0.50, 0.60, "USE1-InstanceUsage:db.r5.large"),
+}
+EC2_OTHER = "EC2 - Other"
+# The Cost Explorer service each priced (or billed) resource type's cost appears under; the
+# model has no ECR or ElastiCache line, so their storage and nodes bill with the nearest one.
+SERVICE_OF_TYPE = {
+    "ec2_instance": "Amazon Elastic Compute Cloud - Compute", "ebs_volume": EC2_OTHER, "ebs_snapshot": EC2_OTHER,
+    "elastic_ip": EC2_OTHER, "nat_gateway": EC2_OTHER, "rds_instance": "Amazon Relational Database Service",
+    "elasticache_cluster": "Amazon Relational Database Service", "load_balancer": "Amazon Elastic Load Balancing",
+    "s3_bucket": "Amazon Simple Storage Service", "lambda_function": "AWS Lambda", "dynamodb_table": "Amazon DynamoDB",
+    "sagemaker_endpoint": "Amazon SageMaker", "sagemaker_notebook": "Amazon SageMaker",
+    "eks_cluster": "Amazon Elastic Container Service for Kubernetes",
+    "ecr_repository": "Amazon Elastic Container Service for Kubernetes",
+    "opensearch_domain": "Amazon OpenSearch Service", "cloudwatch_log_group": "Amazon CloudWatch",
+}
+
+
+@dataclass(frozen=True)
+class BilledResource:
+    account_id: str
+    region: str
+    resource_id: str
+    service: str
+    tags: dict[str, str] = field(hash=False)
+
+
+EMPTY: dict[str, Any] = {"billed": 0.0, "effective": 0.0, "covered": 0.0, "unused": 0.0, "tags": {}}
+
+
+@dataclass
+class Lines:
+    """Line items, column by column (FOCUS-like names; `kind` is CUR 2.0's line item type)."""
+
+    columns: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in (
+        "day", "account", "service", "region", "charge", "billed", "effective", "resource_id", "usage_type",
+        "pricing", "commitment", "status", "kind", "covered", "unused", "tags")})
+
+    def add(self, **row: Any) -> None:
+        for name, values in self.columns.items():
+            values.append(row[name] if name in row else EMPTY.get(name, ""))
+
+
+def estate_resources(config: Config, client_of) -> list[BilledResource]:
+    """The billable resources of the simulated estate, found with Polo's own collectors."""
+    found = []
+    for account in config.accounts:
+        client = client_of(account.id)
+        for resource_type in RESOURCE_TYPES:
+            if resource_type.name not in SERVICE_OF_TYPE:
+                continue
+            regions = ["global"] if resource_type.scope == "global" else config.regions
+            for region in regions:
+                ctx = CollectContext(account_id=account.id, region=region, home_region=config.regions[0], client=client)
+                for r in resource_type.collect(ctx):
+                    found.append(BilledResource(account.id, config.regions[0] if r.region == "global" else r.region,
+                                                r.resource_id, SERVICE_OF_TYPE[resource_type.name], dict(r.tags)))
+    return found
+
+
+def line_items(model: CostModel, days: Iterable[dt.date], resources: Sequence[BilledResource],
+               per_resource: bool, home_region: str) -> Lines:
+    """Every line item of `days` (complete days)."""
+    by_service: dict[tuple[str, str], list[BilledResource]] = {}
+    for billed in resources:
+        by_service.setdefault((billed.account_id, billed.service), []).append(billed)
+    lines = Lines()
+    for day in days:
+        start = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+        for account_id, account in model.accounts.items():
+            for service in SERVICES:
+                total = model.daily_cost(account_id, service, day)
+                common = dict(day=start, account=account_id, service=service)
+                credit = -total * DEV_CREDIT if account.environment == "dev" else 0.0
+                tax = total * TAX
+                lines.add(**common, region="", charge="Tax", billed=tax, effective=tax, kind="Tax")
+                if credit:
+                    lines.add(**common, region=home_region, charge="Credit", billed=credit, effective=credit,
+                              kind="Credit")
+                usage = total - tax - credit
+                owners = by_service.get((account_id, service), []) if per_resource else []
+                weights = [0.5 + _unit("bill", r.resource_id) for r in owners]
+                shares: list[tuple[BilledResource | None, float]] = [
+                    (r, usage * ATTRIBUTED * w / sum(weights)) for r, w in zip(owners, weights)]
+                shares.append((None, usage - sum(usd for _, usd in shares)))
+                commitment = COMMITMENTS.get(service) if account.environment == "prod" else None
+                for owner, usd in shares:
+                    _usage(lines, common, owner, usd, commitment, home_region)
+    return lines
+
+
+def _usage(lines: Lines, common: dict, resource: BilledResource | None, usd: float,
+           commitment: tuple[str, float, float, str] | None, home_region: str) -> None:
+    where = dict(common, region=resource.region if resource else home_region,
+                 resource_id=resource.resource_id if resource else "", tags=resource.tags if resource else {})
+    usage_type = commitment[3] if commitment else ""
+    if commitment is None:
+        lines.add(**where, charge="Usage", billed=usd, effective=usd, usage_type=usage_type, pricing="Standard",
+                  kind="Usage")
+        return
+    category, share, rate, _ = commitment
+    covered = usd * share
+    lines.add(**where, charge="Usage", billed=usd - covered, effective=usd - covered, usage_type=usage_type,
+              pricing="Standard", kind="Usage")
+    lines.add(**where, charge="Usage", billed=0.0, effective=covered * rate, usage_type=usage_type,
+              pricing="Committed", commitment=category, status="Used", covered=covered,
+              kind="SavingsPlanCoveredUsage" if category == "Spend" else "DiscountedUsage")
+    # The commitment's fee for this usage, billed in full and amortized into the covered usage;
+    # FOCUS shows the part no usage used as an Unused line, CUR 2.0 on the fee line itself.
+    unused = covered * (1 - rate)
+    account_wide = dict(where, resource_id="", tags={})
+    lines.add(**account_wide, charge="Purchase", billed=covered, effective=0.0, commitment=category,
+              covered=covered, unused=unused, kind="SavingsPlanRecurringFee" if category == "Spend" else "RIFee")
+    lines.add(**account_wide, charge="Usage", billed=0.0, effective=unused, commitment=category, status="Unused",
+              pricing="Committed", kind="Unused")
+
+
+def _tags(values: list[dict[str, str]], prefix: str) -> pa.Array:
+    return pa.array([[(prefix + k, v) for k, v in tags.items()] for tags in values], pa.map_(pa.string(), pa.string()))
+
+
+def focus_table(lines: Lines) -> pa.Table:
+    c = lines.columns
+    categories = c["commitment"]
+    return pa.table({
+        "BilledCost": pa.array(c["billed"], pa.float64()),
+        "EffectiveCost": pa.array(c["effective"], pa.float64()),
+        "ChargeCategory": c["charge"],
+        "ChargePeriodStart": pa.array(c["day"], pa.timestamp("ms", tz="UTC")),
+        "ChargePeriodEnd": pa.array([d + dt.timedelta(days=1) for d in c["day"]], pa.timestamp("ms", tz="UTC")),
+        "SubAccountId": c["account"],
+        "ServiceName": c["service"],
+        "RegionId": c["region"],
+        "ResourceId": pa.array([r or None for r in c["resource_id"]], pa.string()),
+        "PricingCategory": pa.array([p or None for p in c["pricing"]], pa.string()),
+        "CommitmentDiscountCategory": pa.array([x or None for x in categories], pa.string()),
+        "CommitmentDiscountType": pa.array([{"Spend": "Compute Savings Plans", "Usage": "Reserved Instance"}.get(x)
+                                            for x in categories], pa.string()),
+        "CommitmentDiscountStatus": pa.array([s or None for s in c["status"]], pa.string()),
+        "BillingCurrency": pa.array(["USD"] * len(c["day"])),
+        "Tags": _tags(c["tags"], ""),
+        "x_UsageType": pa.array([u or None for u in c["usage_type"]], pa.string()),
+    })
+
+
+def cur2_table(lines: Lines) -> pa.Table:
+    """CUR 2.0: covered usage shows its on-demand cost, negated by a SavingsPlanNegation line;
+    Reserved Instance usage bills 0; a commitment's fee line carries its unused part."""
+    c = lines.columns
+    n = len(c["day"])
+    columns: dict[str, list[Any]] = {name: [] for name in (
+        "line_item_usage_start_date", "line_item_usage_account_id", "line_item_product_code", "product_region_code",
+        "line_item_line_item_type", "line_item_unblended_cost", "line_item_resource_id", "line_item_usage_type",
+        "pricing_term", "savings_plan_savings_plan_effective_cost", "savings_plan_total_commitment_to_date",
+        "savings_plan_used_commitment", "reservation_effective_cost",
+        "reservation_unused_amortized_upfront_fee_for_billing_period", "reservation_unused_recurring_fee",
+        "resource_tags", "product")}
+
+    def add(i: int, kind: str, unblended: float, **extra: float) -> None:
+        values = {"line_item_usage_start_date": c["day"][i], "line_item_usage_account_id": c["account"][i],
+                  "line_item_product_code": c["service"][i], "product_region_code": c["region"][i],
+                  "line_item_line_item_type": kind, "line_item_unblended_cost": unblended,
+                  "line_item_resource_id": c["resource_id"][i], "line_item_usage_type": c["usage_type"][i],
+                  "pricing_term": "OnDemand" if kind == "Usage" else "",
+                  "resource_tags": [("user_" + k, v) for k, v in c["tags"][i].items()],
+                  "product": [("product_name", c["service"][i])]}
+        for name, values_of in columns.items():
+            values_of.append(values.get(name, extra.get(name, 0.0)))
+
+    for i in range(n):
+        kind, covered = c["kind"][i], c["covered"][i]
+        if kind == "SavingsPlanCoveredUsage":
+            add(i, kind, covered, savings_plan_savings_plan_effective_cost=c["effective"][i])
+            add(i, "SavingsPlanNegation", -covered)
+        elif kind == "DiscountedUsage":
+            add(i, kind, 0.0, reservation_effective_cost=c["effective"][i])
+        elif kind == "SavingsPlanRecurringFee":
+            add(i, kind, c["billed"][i], savings_plan_total_commitment_to_date=covered,
+                savings_plan_used_commitment=covered - c["unused"][i])
+        elif kind == "RIFee":
+            add(i, kind, c["billed"][i], reservation_unused_recurring_fee=c["unused"][i])
+        elif kind == "Unused":  # on the fee line in CUR 2.0
+            continue
+        else:
+            add(i, kind, c["billed"][i])
+    types = {"line_item_usage_start_date": pa.timestamp("ms", tz="UTC"),
+             "resource_tags": pa.map_(pa.string(), pa.string()), "product": pa.map_(pa.string(), pa.string())}
+    return pa.table({name: pa.array(values, types.get(name)) for name, values in columns.items()})
+
+
+def parquet_bytes(table: pa.Table, row_group_size: int = 50_000) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=row_group_size, compression="snappy")
+    return sink.getvalue()
+
+
+def periods(model: CostModel, today: dt.date) -> list[dt.date]:
+    """Billing periods (their 1st) from the month before the golden date's to today's."""
+    first = month_start(month_start(model.golden) - dt.timedelta(days=1))
+    months, month = [], first
+    while month <= today:
+        months.append(month)
+        month = next_month_start(month)
+    return months
+
+
+def write_period(s3, fmt: str, period: dt.date, table: pa.Table, execution: str) -> None:
+    """The period's data file, then its manifest (AWS writes the manifest last)."""
+    name, label = EXPORTS[fmt], period.strftime("%Y-%m")
+    key = f"{PREFIX}/{name}/data/BILLING_PERIOD={label}/{name}-00001.snappy.parquet"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=parquet_bytes(table))
+    manifest = {"executionId": execution, "exportName": name,
+                "billingPeriod": {"start": f"{period}T00:00:00Z", "end": f"{next_month_start(period)}T00:00:00Z"},
+                "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+                "dataFiles": [f"s3://{BUCKET}/{key}"]}
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/{name}/metadata/BILLING_PERIOD={label}/{name}-Manifest.json",
+                  Body=json.dumps(manifest).encode())
+
+
+def write_demo_exports(config: Config, now: dt.datetime, endpoint_url: str | None = None) -> None:
+    """Both exports of the simulated estate into the payer's demo bucket."""
+    started = time.monotonic()
+    boto = boto3.Session()
+    clients = {a.id: account_client_factory(a.id, endpoint_url, boto) for a in config.accounts}
+    resources = estate_resources(config, clients.__getitem__)
+    rows = write_exports(config, clients[config.costs.account or config.accounts[0].id]("s3", config.regions[0]),
+                         resources, now)
+    log.info("simulated billing exports: %d FOCUS line items, %d resources, in %.1fs", rows, len(resources),
+             time.monotonic() - started)
+
+
+def write_exports(config: Config, s3, resources: Sequence[BilledResource], now: dt.datetime) -> int:
+    """Both exports, every period, into the demo bucket of `s3` (the payer's client). Returns
+    the number of FOCUS line items written."""
+    model = CostModel(config)
+    today = now.date()
+    try:
+        s3.create_bucket(Bucket=BUCKET)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    months = periods(model, today)
+    rows = 0
+    for index, period in enumerate(months):
+        end = min(next_month_start(period), today)
+        days = [period + dt.timedelta(days=n) for n in range((end - period).days)]
+        lines = line_items(model, days, resources, index >= len(months) - RESOURCE_PERIODS, config.regions[0])
+        execution = f"demo-{now:%Y%m%dT%H%M}-{period:%Y%m}"
+        focus = focus_table(lines)
+        write_period(s3, "focus", period, focus, execution)
+        write_period(s3, "cur2", period, cur2_table(lines), execution)
+        rows += focus.num_rows
+    return rows
+
+
+def demo_settings(config: Config) -> BillingExportSettings:
+    """The demo's FOCUS export, read with the payer's role."""
+    return BillingExportSettings(bucket=BUCKET, prefix=PREFIX, name=EXPORTS["focus"], format="focus",
+                                 account=config.costs.account)

@@ -1,0 +1,196 @@
+"""The billing export source against moto's S3: every period read once and kept, a changed
+manifest read again, a restart on an unchanged bucket reading no Parquet, and every fault
+(denied, half-written, corrupt, schema change) keeping the last good figures."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+
+import pytest
+from botocore.exceptions import ClientError
+from prometheus_client.parser import text_string_to_metric_families
+
+from polo.aws.access import AwsAccess
+from polo.billing.source import BillingSource
+from polo.demo import billing_export as demo
+from polo.demo.costs import SERVICES, CostModel
+from polo.model import Resource, Snapshot
+from polo.render.exposition import render
+from support.common import ACCOUNT_A, ACCOUNT_B, assumed_client, make_config
+
+NOW = dt.datetime(2025, 7, 3, 12, 0, tzinfo=dt.timezone.utc)
+EC2 = "Amazon Elastic Compute Cloud - Compute"
+RESOURCES = [demo.BilledResource(ACCOUNT_A, "us-east-1", "i-0aaa", EC2, {"team": "payments"}),
+             demo.BilledResource(ACCOUNT_B, "us-east-1", "arn:aws:ec2:us-east-1:222222222222:instance/i-0bbb", EC2,
+                                 {}),
+             demo.BilledResource(ACCOUNT_B, "us-east-1", "i-0gone", EC2, {})]
+INVENTORY = Snapshot(taken_at=NOW.timestamp(), resources=(
+    Resource(ACCOUNT_A, "us-east-1", "ec2_instance", "i-0aaa"),
+    Resource(ACCOUNT_B, "us-east-1", "ec2_instance", "i-0bbb")), tombstones=(), tasks={}, sweep_duration=1.0,
+    sweep_ok=True, last_success=NOW.timestamp())
+
+
+def config_for(tmp_path, fmt="focus", **extra):
+    return make_config(state_dir=str(tmp_path / "state"), aws={"max_attempts": 1}, tags={"labels": ["team"]},
+                       costs={"account": ACCOUNT_A}, budget={"golden_date": "2025-06-21"},
+                       billing_export={"bucket": demo.BUCKET, "prefix": demo.PREFIX, "name": demo.EXPORTS[fmt],
+                                       "format": fmt, **extra})
+
+
+@pytest.fixture
+def bucket(moto, tmp_path):
+    s3 = assumed_client("s3", ACCOUNT_A)
+    demo.write_exports(config_for(tmp_path), s3, RESOURCES, NOW)
+    return s3
+
+
+def source_for(config, now=NOW):
+    return BillingSource(config, AwsAccess(config.aws, home_region="us-east-1"), now=lambda: now.timestamp())
+
+
+def scrape(source, snapshot=INVENTORY):
+    text = render(source.families(snapshot)).plain.decode()
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def value(metrics, name, **labels):
+    family = metrics[name.removesuffix("_total")]  # the parser names a counter's family without it
+    samples = [s for s in family.samples if s.name == name and labels.items() <= s.labels.items()]
+    assert len(samples) == 1, (name, labels, samples)
+    return samples[0].value
+
+
+def month_to_date(metrics, family="polo_billed_cost_month_to_date"):
+    sums: dict[tuple[str, str], float] = defaultdict(float)
+    for sample in metrics[family + "_usd"].samples:
+        sums[(sample.labels["account_id"], sample.labels["service"])] += sample.value
+    return {key: round(usd, 2) for key, usd in sums.items()}
+
+
+def rewrite_manifest(s3, fmt, period, data_files):
+    name = demo.EXPORTS[fmt]
+    key = f"{demo.PREFIX}/{name}/metadata/BILLING_PERIOD={period}/{name}-Manifest.json"
+    manifest = json.loads(s3.get_object(Bucket=demo.BUCKET, Key=key)["Body"].read())
+    manifest.update(executionId="a-new-refresh", dataFiles=data_files)
+    s3.put_object(Bucket=demo.BUCKET, Key=key, Body=json.dumps(manifest).encode())
+
+
+def data_key(fmt, period):
+    name = demo.EXPORTS[fmt]
+    return f"{demo.PREFIX}/{name}/data/BILLING_PERIOD={period}/{name}-00001.snappy.parquet"
+
+
+@pytest.mark.parametrize("fmt", ["focus", "cur2"])
+def test_month_to_date_equals_cost_explorer_to_the_cent(bucket, tmp_path, fmt):
+    source = source_for(config_for(tmp_path, fmt))
+    assert source.refresh() is True
+    metrics = scrape(source)
+    model = CostModel(source.config)
+    expected = {(a, s): round(sum(model.daily_cost(a, s, dt.date(2025, 7, d)) for d in (1, 2)), 2)
+                for a in (ACCOUNT_A, ACCOUNT_B) for s in SERVICES}
+    assert month_to_date(metrics) == expected
+    assert month_to_date(metrics, "polo_effective_cost_month_to_date") == expected
+    assert value(metrics, "polo_billed_cost_last_day_timestamp_seconds") == dt.datetime(
+        2025, 7, 2, tzinfo=dt.timezone.utc).timestamp()
+    assert value(metrics, "polo_billing_export_up") == 1
+    assert value(metrics, "polo_billing_export_periods") == 3  # May (before the golden date) to July
+    assert value(metrics, "polo_billing_export_files_read_total") == 3
+
+
+def test_resources_match_by_id_or_arn_and_the_rest_are_counted(bucket, tmp_path):
+    source = source_for(config_for(tmp_path))
+    source.refresh()
+    metrics = scrape(source)
+    billed = {s.labels["resource_id"]: s.value for s in metrics["polo_resource_billed_cost_usd"].samples}
+    assert set(billed) == {"i-0aaa", "i-0bbb"} and all(usd > 0 for usd in billed.values())
+    assert value(metrics, "polo_billing_export_unmatched_resources") == 1  # i-0gone
+    assert value(metrics, "polo_billing_export_unmatched_cost_usd") > 0
+
+
+def test_allocation_commitments_and_health(bucket, tmp_path):
+    source = source_for(config_for(tmp_path))
+    source.refresh()
+    metrics = scrape(source)
+    teams = {s.labels["tag_value"] for s in metrics["polo_cost_allocation_usd"].samples
+             if s.labels["tag_key"] == "team"}
+    assert teams == {"payments", ""}
+    for kind in ("savings_plan", "reserved_instance"):
+        assert 0 < value(metrics, "polo_commitment_utilization_ratio", account_id=ACCOUNT_A,
+                         commitment_type=kind) < 1
+        assert 0 < value(metrics, "polo_commitment_coverage_ratio", account_id=ACCOUNT_A, commitment_type=kind) < 1
+    assert value(metrics, "polo_billing_export_rows") > 0
+    assert value(metrics, "polo_billing_export_delivered_timestamp_seconds") > 0
+
+
+def test_a_restart_on_an_unchanged_bucket_reads_no_parquet(bucket, tmp_path):
+    first = source_for(config_for(tmp_path))
+    first.refresh()
+    again = source_for(config_for(tmp_path))
+    get_objects = []
+    client = again.access.client(again.config.accounts[0], "s3", "us-east-1")
+    client.meta.events.register("before-call.s3.GetObject", lambda params, **_: get_objects.append(params["Key"]))
+    assert again.refresh() is True
+    assert get_objects == [] and again.counter.files == 0 and again.counter.manifests == 0
+    assert scrape(again)["polo_billed_cost_usd"] == scrape(first)["polo_billed_cost_usd"]
+
+
+def test_a_rewritten_period_alone_is_read_again(bucket, tmp_path):
+    source = source_for(config_for(tmp_path))
+    source.refresh()
+    rewrite_manifest(bucket, "focus", "2025-07", [f"s3://{demo.BUCKET}/{data_key('focus', '2025-07')}"])
+    assert source.refresh() is True
+    assert source.counter.files == 4
+
+
+def faulted(source, bucket, fault):
+    july = data_key("focus", "2025-07")
+    if fault == "denied":
+        def denied(**_):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListObjectsV2")
+        source.access.client(source.config.accounts[0], "s3", "us-east-1").meta.events.register(
+            "before-call.s3.ListObjectsV2", denied)
+    elif fault == "half_written":  # a manifest naming a file still on its way
+        rewrite_manifest(bucket, "focus", "2025-07", [f"s3://{demo.BUCKET}/{july}",
+                                                      f"s3://{demo.BUCKET}/{july}.part2"])
+    elif fault == "corrupt":
+        bucket.put_object(Bucket=demo.BUCKET, Key=july, Body=b"PAR1 this is not parquet PAR1")
+        rewrite_manifest(bucket, "focus", "2025-07", [f"s3://{demo.BUCKET}/{july}"])
+    elif fault == "schema":
+        table = demo.focus_table(demo.line_items(CostModel(source.config), [dt.date(2025, 7, 1)], RESOURCES, True,
+                                                 "us-east-1")).drop_columns(["EffectiveCost"])
+        bucket.put_object(Bucket=demo.BUCKET, Key=july, Body=demo.parquet_bytes(table))
+        rewrite_manifest(bucket, "focus", "2025-07", [f"s3://{demo.BUCKET}/{july}"])
+
+
+@pytest.mark.parametrize("fault, reason, logged", [
+    ("denied", "access_denied", "AccessDenied"), ("half_written", "missing_file", "absent"),
+    ("corrupt", "corrupt_file", "not a readable Parquet file"),
+    ("schema", "schema", "without column(s) EffectiveCost")])
+def test_faults_keep_the_last_good_figures_and_are_logged_once(bucket, tmp_path, caplog, fault, reason, logged):
+    source = source_for(config_for(tmp_path))
+    assert source.refresh() is True
+    good = scrape(source)
+    faulted(source, bucket, fault)
+    caplog.clear()
+    assert source.refresh() is False and source.refresh() is False
+    metrics = scrape(source)
+    assert value(metrics, "polo_billing_export_up") == 0
+    assert value(metrics, "polo_billing_export_errors_total", reason=reason) == 2
+    for family in ("polo_billed_cost_usd", "polo_billed_cost_month_to_date_usd", "polo_resource_billed_cost_usd",
+                   "polo_cost_allocation_usd", "polo_commitment_coverage_ratio"):
+        assert metrics[family] == good[family], f"{family} changed after a {fault}"
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]  # once, not per refresh
+    assert logged in warning and "arn:aws" not in caplog.text
+
+
+def test_a_corrupt_state_file_is_counted_and_the_export_read_again(bucket, tmp_path):
+    config = config_for(tmp_path)
+    source_for(config).refresh()
+    (state,) = (tmp_path / "state").glob("billing-export-*.json")
+    state.write_text(json.dumps({"version": 1, "export": "polo-focus", "format": "focus", "keys": ["tag:team"],
+                                 "periods": {"2025-07": 1}}))
+    again = source_for(config)
+    assert again.store.errors["corrupt"] == 1
+    assert again.refresh() is True and again.counter.files == 3
+    assert value(scrape(again), "polo_billing_export_state_errors_total", reason="corrupt") == 1
