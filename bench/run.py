@@ -21,7 +21,9 @@ What it measures (docs/benchmarks.md has the results and the reasoning):
    prometheus_client's generate_latest on the same families (bench.scrape, a fresh process each).
 3. Peak RSS at the same sizes (bench.memory, a fresh process each).
 4. Cost Explorer requests a day at default settings (bench.costs).
-5. With --c7n-org: polo-exporter --once against c7n-org with five read-only waste policies over
+5. A month of --billing-rows billing export line items folded into totals (bench.billing): wall
+   time and peak RSS above the exporter's baseline.
+6. With --c7n-org: polo-exporter --once against c7n-org with five read-only waste policies over
    the same estate and latency (bench.custodian).
 """
 from __future__ import annotations
@@ -44,7 +46,7 @@ from bench.awsproxy import HOST, REPO_ROOT, ProxyProcess
 from bench.common import machine, region_names
 
 TARGETS = {"sweep_ratio": 1.5, "scrape_median_ms": 5.0, "peak_rss_mb": 250.0, "ce_requests_per_day": 12,
-           "share_of_c7n_org": 1 / 3}
+           "share_of_c7n_org": 1 / 3, "billing_seconds": 60.0, "billing_above_baseline_mb": 300.0}
 
 
 def python_module(module: str, *args: str, timeout: float = 3600) -> dict:
@@ -217,6 +219,14 @@ def evaluate(results: dict) -> list[dict]:
     rows.append({"target": f"<= {TARGETS['ce_requests_per_day']} Cost Explorer requests a day",
                  "measured": f"{costs['steady_requests_per_day']} a day (first day {costs['first_day_requests']})",
                  "met": costs["steady_requests_per_day"] <= TARGETS["ce_requests_per_day"]})
+    billing = results["billing"]
+    rows.append({"target": f"a month of {billing['rows']:,} billing line items folded in under "
+                           f"{TARGETS['billing_seconds']:.0f} s and {TARGETS['billing_above_baseline_mb']:.0f} MB "
+                           "above the exporter's baseline",
+                 "measured": f"{billing['seconds']} s, {billing['peak_above_baseline_mb']} MB above "
+                             f"{billing['baseline_rss_mb']} MB ({billing['file_mb']} MB of Parquet)",
+                 "met": billing["seconds"] < TARGETS["billing_seconds"]
+                 and billing["peak_above_baseline_mb"] < TARGETS["billing_above_baseline_mb"]})
     peer = results.get("peer")
     if peer:
         rows.append({"target": "polo-exporter --once within a third of c7n-org's wall time (5 waste policies)",
@@ -285,6 +295,10 @@ def markdown(results: dict) -> str:
                   f"{c['accounts']} accounts): first run {c['first_run_requests']} requests, first day "
                   f"{c['first_day_requests']}, then {c['steady_requests_per_day']} requests a day "
                   f"({c['steady_attempts_per_day']} attempts on the wire).",
+              "", f"Billing export: a month of {results['billing']['rows']:,} FOCUS line items "
+                  f"({results['billing']['file_mb']} MB of Parquet, row groups of {results['billing']['row_group']:,}) "
+                  f"folded in {results['billing']['seconds']} s, peak RSS {results['billing']['peak_rss_mb']} MB "
+                  f"({results['billing']['peak_above_baseline_mb']} MB above the baseline).",
               "", "| target | measured | met |", "|---|---|---|"]
     for row in results["targets"]:
         lines.append(f"| {row['target']} | {row['measured']} | {'yes' if row['met'] else 'NO'} |")
@@ -312,6 +326,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--c7n-org", metavar="PATH",
                         help="c7n-org executable: also time it against polo-exporter --once (bench.custodian)")
     parser.add_argument("--costs-now", help="simulated start of the Cost Explorer day (ISO 8601)")
+    parser.add_argument("--billing-rows", type=int, help="billing export line items in the month folded")
     parser.add_argument("--out", default=os.path.join(REPO_ROOT, "bench", "results.json"),
                         help="JSON results (default bench/results.json)")
     args = parser.parse_args(argv)
@@ -321,7 +336,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                 "metrics_sizes": "2000,5000" if quick else "10000,100000",
                 "scrapes": 20 if quick else 200, "generate_latest_runs": 2 if quick else 5,
                 "replay_concurrency": "8,32" if quick else "4,16,64,128",
-                "warm_sweeps": 1 if quick else 3, "throttled_sweeps": 1 if quick else 2}
+                "warm_sweeps": 1 if quick else 3, "throttled_sweeps": 1 if quick else 2,
+                "billing_rows": 100_000 if quick else 10_000_000}
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -347,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         results["memory"].append(python_module("bench.memory", "--resources", str(size)))
     log("Cost Explorer day")
     results["costs"] = python_module("bench.costs", *(["--now", args.costs_now] if args.costs_now else []))
+    log(f"billing export: a month of {args.billing_rows:,} line items")
+    results["billing"] = python_module("bench.billing", "--rows", str(args.billing_rows))
     results["targets"] = evaluate(results)
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     with open(args.out, "w") as f:

@@ -56,7 +56,9 @@ def test_quick_benchmark_produces_every_field(tmp_path):
         assert MEMORY_FIELDS <= set(memory), MEMORY_FIELDS - set(memory)
         assert memory["peak_rss_mb"] >= memory["baseline_rss_mb"] > 0
     assert COST_FIELDS <= set(results["costs"]) and results["costs"]["all_refreshes_ok"]
-    assert len(results["targets"]) == 4 and all({"target", "measured", "met"} <= set(t) for t in results["targets"])
+    assert results["billing"]["rows"] == 100_000 and results["billing"]["resources"] > 0
+    assert results["billing"]["peak_rss_mb"] > results["billing"]["baseline_rss_mb"] > 0
+    assert len(results["targets"]) == 5 and all({"target", "measured", "met"} <= set(t) for t in results["targets"])
     assert "peer" not in results and "c7n-org comparison skipped: pass --c7n-org PATH" in done.stderr
     assert {"nproc", "cpu", "python"} <= set(results["machine"])
 

@@ -68,9 +68,7 @@ def test_billed_and_effective_cost_add_up_to_cost_explorer_to_the_cent(fmt):
 
 def test_both_formats_agree_on_every_figure_but_where_cur2_books_unused_commitment():
     focus, cur2 = totals_of("focus"), totals_of("cur2")
-    assert focus.resources.keys() == cur2.resources.keys()
-    for key, (billed, effective) in focus.resources.items():
-        assert cur2.resources[key] == pytest.approx([billed, effective])
+    assert focus.resources == {account: pytest.approx(ids) for account, ids in cur2.resources.items()}
     assert {k: pytest.approx(v) for k, v in focus.allocation.items()} == cur2.allocation
     assert {k: pytest.approx(v) for k, v in focus.commitments.items()} == cur2.commitments
     charges = {(k[4], round(v[0], 6)) for k, v in focus.daily.items()}
@@ -94,8 +92,8 @@ def test_allocation_has_each_team_and_an_empty_value_for_untagged_spend():
 
 def test_resource_ids_carry_their_billed_cost():
     resources = totals_of("cur2").resources
-    assert set(resources) == {(r.account_id, r.resource_id) for r in RESOURCES}
-    assert all(billed > 0 for billed, _ in resources.values())
+    assert {(a, i) for a, ids in resources.items() for i in ids} == {(r.account_id, r.resource_id) for r in RESOURCES}
+    assert all(billed > 0 for ids in resources.values() for billed in ids.values())
 
 
 def test_coverage_and_utilization_per_commitment_type():
@@ -122,7 +120,7 @@ def test_state_round_trip_keeps_every_figure():
                                    ["2026-11-01", "a", "s", "r", "Usage", float("nan"), 1.0]])
 def test_malformed_state_entries_are_refused(entry):
     with pytest.raises((ValueError, TypeError)):
-        PeriodTotals.from_json({"rows": 1, "daily": [entry], "resources": [], "allocation": [], "commitments": []})
+        PeriodTotals.from_json({"rows": 1, "daily": [entry], "resources": {}, "allocation": [], "commitments": []})
 
 
 @pytest.mark.parametrize("layout", [FOCUS, CUR2])

@@ -13,18 +13,19 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polo.billing.schema import BY_NAME, SchemaError, normalise
+from polo.billing.schema import BY_NAME, Format, SchemaError, normalise
 from polo.billing.totals import PeriodTotals
 from polo.errors import CodedError, error_code
 
 MANIFEST = re.compile(r"(?:^|/)metadata/BILLING_PERIOD=(\d{4}-\d{2})/(?P<name>[^/]+)-Manifest\.json$")
 S3_URI = re.compile(r"^s3://([^/]+)/(.+)$")
 COPY_CHUNK = 1 << 20
+BATCH_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class BillingExport:
         totals = PeriodTotals()
         for key in files:
             self._fold_file(key, totals, tag_keys, cost_categories)
-        return totals
+        return totals.finish()
 
     def _data_files(self, manifest: ManifestObject) -> list[str]:
         body = self.client.get_object(Bucket=self.bucket, Key=manifest.key)["Body"].read()
@@ -119,13 +120,34 @@ class BillingExport:
             scratch.flush()
             self.counter.add(files=1, size=scratch.tell())
             try:
-                parquet = pq.ParquetFile(scratch.name)
-                columns = self.format.needed(parquet.schema_arrow.names, bool(tag_keys), bool(cost_categories))
-                for group in range(parquet.num_row_groups):
-                    batch = parquet.read_row_group(group, columns=columns)
-                    totals.add(normalise(batch, self.format, tag_keys, cost_categories))
-                    self.counter.add(rows=batch.num_rows)
+                self.counter.add(rows=fold_parquet(scratch.name, self.format, totals, tag_keys, cost_categories))
             except SchemaError as exc:
                 raise ExportProblem("schema", f"{key}: {exc}") from exc
             except (pa.ArrowException, OSError) as exc:
                 raise ExportProblem("corrupt_file", f"{key} is not a readable Parquet file: {exc}") from exc
+
+
+def use_jemalloc() -> None:
+    """Arrow's jemalloc pool, where the wheel has it: with the default (mimalloc) a month's
+    fold peaked higher, its freed intermediate arrays held back from the system
+    (docs/benchmarks.md). pyarrow is only ever used here, so the choice is process-wide."""
+    if pa.default_memory_pool().backend_name != "jemalloc":
+        try:
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
+        except NotImplementedError:  # a build without jemalloc keeps its default
+            pass
+
+
+def fold_parquet(path: str, fmt: Format, totals: PeriodTotals, tag_keys: Sequence[str] = (),
+                 cost_categories: Sequence[str] = ()) -> int:
+    """Fold one Parquet file into `totals`, only the columns `fmt` needs, a row group at a time
+    and each in slices of BATCH_ROWS, so that the intermediate arrays stay small whatever the
+    size of AWS's row groups; returns its rows. (bench/billing.py measures this.)"""
+    use_jemalloc()
+    parquet = pq.ParquetFile(path, pre_buffer=False)  # pre-buffered row groups stayed allocated
+    columns = fmt.needed(parquet.schema_arrow.names, bool(tag_keys), bool(cost_categories))
+    rows = 0
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns, use_threads=False):
+        totals.add(normalise(pa.Table.from_batches([batch]), fmt, tag_keys, cost_categories))
+        rows += batch.num_rows
+    return rows

@@ -228,12 +228,13 @@ class BillingSource(Source):
             index.setdefault((resource.account_id, arn_tail(resource.resource_id)), resource)
         costs: dict[int, float] = defaultdict(float)  # by id(): a Resource's tags are not hashable
         missed, missed_usd = 0, 0.0
-        for (account, resource_id), (usd, _effective) in current.totals.resources.items():
-            found = index.get((account, resource_id)) or index.get((account, arn_tail(resource_id)))
-            if found is None:
-                missed, missed_usd = missed + 1, missed_usd + usd
-            else:
-                costs[id(found)] += usd
+        for account, ids in current.totals.resources.items():
+            for resource_id, usd in ids.items():
+                found = index.get((account, resource_id)) or index.get((account, arn_tail(resource_id)))
+                if found is None:
+                    missed, missed_usd = missed + 1, missed_usd + usd
+                else:
+                    costs[id(found)] += usd
         for resource in snapshot.resources:
             if id(resource) in costs:
                 billed.add(identity_labels(resource, self.names), round(costs.pop(id(resource)), 6))
