@@ -80,6 +80,13 @@ def required_text(r: "_Reader", name: str, _default: Any) -> str:
     return r.text(name, required=True)
 
 
+def text_or_empty(r: "_Reader", name: str, default: Any) -> Any:
+    value = r.data.get(name, default)
+    if value is not None and not isinstance(value, str):
+        r.fail(name, f"must be a string, got {shown(value)}")
+    return value
+
+
 def secret(r: "_Reader", name: str, default: Any) -> Any:
     return r.text(name, default, secret=True)
 
@@ -228,6 +235,36 @@ def listen_address(r: "_Reader", name: str, default: Any) -> str:
     return value
 
 
+def golden_baseline(r: "_Reader", name: str, default: Any) -> tuple[tuple[str, float], ...]:
+    figures = r.section(name)
+    for account, usd in figures.data.items():
+        if not isinstance(account, str) or not ACCOUNT_ID.match(account):
+            figures.fail(str(account), "must be a quoted 12-digit account id")
+        if isinstance(usd, bool) or not isinstance(usd, (int, float)) or not math.isfinite(usd) or usd < 0:
+            figures.fail(account, f"must be a cost in USD >= 0, got {shown(usd)}")
+    return tuple((account, float(usd)) for account, usd in figures.data.items()) or default
+
+
+def optional_environment(r: "_Reader", name: str, default: Any) -> str | None:
+    value = r.text(name, default)
+    if value is not None and value not in ENVIRONMENTS:
+        r.fail(name, f"must be one of {', '.join(ENVIRONMENTS)}, got {shown(value)}")
+    return value
+
+
+def required_number(r: "_Reader", name: str, _default: Any) -> float:
+    if name not in r.data:
+        r.fail(name, "is required")
+    return r.number(name, 0.0)
+
+
+def budget_name(r: "_Reader", name: str, _default: Any) -> str:
+    value = r.text(name, required=True)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.:/-]{0,62}", value):
+        r.fail(name, f"{shown(value)}: use letters, digits, spaces and _ . : / - (at most 63 characters)")
+    return value
+
+
 def environment_ous(r: "_Reader", name: str, default: Any) -> tuple[tuple[str, str], ...]:
     ous = r.section(name)
     for ou, environment in ous.data.items():
@@ -338,7 +375,31 @@ class ShardSettings:
 @dataclass(frozen=True)
 class BudgetSettings:
     golden_date: dt.date = setting(dt.date(2025, 6, 21), "the baseline day costs are compared with", date)
-    monthly_target_usd: float = setting(79167.0, "the organisation's monthly cost target", number)
+    monthly_target_usd: float = setting(79167.0, "the organisation's monthly cost target (the `organisation` "
+                                                 "budget when `budgets` are set)", number)
+    golden_baseline: tuple[tuple[str, float], ...] = setting(
+        (), "the golden date's cost per account, `{\"<account id>\": usd}`: the baseline when neither the billing "
+            "export nor Cost Explorer reaches that day", golden_baseline, name="golden_baseline_usd", shown="`{}`")
+    golden_history_csv: str = setting(
+        "", "v1's daily cost history, CSV `date,account_id,service,cost`: its golden-date rows are the baseline "
+            "when nothing else reaches that day", text, shown="none")
+    golden_history: tuple[tuple[str, float], ...] = ()  # the CSV's golden-date cost per account
+
+
+@dataclass(frozen=True)
+class TeamBudget:
+    """A monthly budget for the spend a selector picks out of the billing export."""
+
+    name: str = setting(REQUIRED, "the `budget` label", budget_name, shown="required")
+    monthly_target_usd: float = setting(REQUIRED, "monthly target", required_number, shown="required")
+    accounts: tuple[str, ...] = setting((), "account ids or names it covers (none: every account)", strings)
+    environment: str | None = setting(None, "`prod` or `dev` only", optional_environment)
+    tag_key: str | None = setting(None, "a `tags.labels` key whose value selects the spend", text, name="tag.key")
+    tag_value: str | None = setting(None, "that tag's value (`\"\"`: the untagged spend)", text_or_empty,
+                                    name="tag.value")
+    cost_category: str | None = setting(None, "a `billing_export.cost_categories` name", text,
+                                        name="cost_category.name")
+    cost_category_value: str | None = setting(None, "its value", text_or_empty, name="cost_category.value")
 
 
 @dataclass(frozen=True)
@@ -411,6 +472,7 @@ class Config:
     pricing: PricingSettings = field(default_factory=PricingSettings)
     organizations: OrganizationsSettings | None = None
     billing_export: BillingExportSettings | None = None
+    budgets: tuple[TeamBudget, ...] = ()
     shard: ShardSettings = field(default_factory=ShardSettings)
     # Accounts that left within the prune window: only their tombstones still name them.
     former_accounts: tuple[Account, ...] = ()
@@ -426,13 +488,13 @@ class Config:
 
 # The top level's subsections, each read into its own settings.
 SUBSECTIONS = ("accounts", "aws", "sweep", "organizations", "shard", "costs", "budget", "actions", "pricing",
-               "billing_export")
+               "billing_export", "budgets")
 # Every section of the file, in the README's order: (YAML prefix, the settings it fills).
 SECTIONS: tuple[tuple[str, type], ...] = (
     ("", Config), ("accounts[].", Account), ("aws.", AwsSettings), ("sweep.", SweepSettings),
     ("organizations.", OrganizationsSettings), ("shard.", ShardSettings), ("costs.", CostSettings),
     ("budget.", BudgetSettings), ("actions.", ActionSettings), ("pricing.", PricingSettings),
-    ("billing_export.", BillingExportSettings),
+    ("billing_export.", BillingExportSettings), ("budgets[].", TeamBudget),
 )
 
 
@@ -622,6 +684,75 @@ def _accounts(file: str, raw: Any, aws: AwsSettings, discovery: bool) -> tuple[A
     return tuple(accounts)
 
 
+def _budget(file: str, reader: _Reader) -> BudgetSettings:
+    settings = read_settings(reader, BudgetSettings, golden_history=())
+    if not settings.golden_history_csv:
+        return settings
+    return replace(settings, golden_history=read_golden_history(file, reader, settings))
+
+
+def read_golden_history(file: str, reader: _Reader, settings: BudgetSettings) -> tuple[tuple[str, float], ...]:
+    """The golden date's cost per account in v1's CSV history (date,account_id,service,cost)."""
+    import csv
+
+    path = Path(settings.golden_history_csv)
+    if not path.is_absolute():
+        path = Path(file).parent / path
+    sums: dict[str, float] = {}
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            for number, row in enumerate(csv.reader(handle), start=1):
+                if number == 1 and row and row[0].strip().lower() == "date":
+                    continue
+                try:
+                    day, account, _service, cost = (cell.strip() for cell in row)
+                    usd = float(cost)
+                    if dt.date.fromisoformat(day) == settings.golden_date:
+                        if not ACCOUNT_ID.match(account) or not math.isfinite(usd):
+                            raise ValueError
+                        sums[account] = sums.get(account, 0.0) + usd
+                except ValueError:
+                    reader.fail("golden_history_csv", f"{path}: line {number} is not date,account_id,service,cost")
+    except OSError as err:
+        reader.fail("golden_history_csv", f"cannot read {path}: {err.strerror}")
+    if not sums:
+        reader.fail("golden_history_csv", f"{path} has no row for the golden date {settings.golden_date}")
+    return tuple(sorted(sums.items()))
+
+
+def _budgets(file: str, raw: Any, config: Config) -> tuple[TeamBudget, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(file, "budgets", "must be a list of budgets")
+    billing = config.billing_export
+    if billing is None and raw:
+        raise ConfigError(file, "budgets", "per-team budgets are read from the billing export: "
+                                           "configure billing_export")
+    known = {a.id for a in config.accounts} | {a.name for a in config.accounts}
+    budgets: list[TeamBudget] = []
+    for index, item in enumerate(raw):
+        reader = _Reader(file, item, f"budgets[{index}]")
+        budget = read_settings(reader, TeamBudget)
+        if budget.name in {b.name for b in budgets} or budget.name == "organisation":
+            reader.fail("name", f"{budget.name!r} is taken (organisation is budget.monthly_target_usd)")
+        for position, account in enumerate(budget.accounts):
+            if account not in known:
+                reader.fail(f"accounts[{position}]", f"{shown(account)} is not a configured account id or name")
+        if (budget.tag_key is None) != (budget.tag_value is None):
+            reader.fail("tag", "needs both key and value")
+        if budget.tag_key is not None and budget.tag_key not in config.tag_labels:
+            reader.fail("tag.key", f"{shown(budget.tag_key)} is not in tags.labels (only those keys are aggregated)")
+        if (budget.cost_category is None) != (budget.cost_category_value is None):
+            reader.fail("cost_category", "needs both name and value")
+        if budget.cost_category is not None and billing is not None and \
+                budget.cost_category not in billing.cost_categories:
+            reader.fail("cost_category.name", f"{shown(budget.cost_category)} is not in "
+                                              "billing_export.cost_categories")
+        budgets.append(budget)
+    return tuple(budgets)
+
+
 def parse_config(data: Any, file: str) -> Config:
     top = _Reader(file, data)
     top.reject_unknown(set(SUBSECTIONS) | {yaml_name.split(".")[0] for _field, yaml_name, _key in declared(Config)})
@@ -666,9 +797,10 @@ def parse_config(data: Any, file: str) -> Config:
     config = read_settings(top, Config, SUBSECTIONS, path=file, accounts=accounts, aws=aws, organizations=organizations,
                            billing_export=billing_export, shard=shard, sweep=read_settings(sweep_r, SweepSettings),
                            costs=costs, pricing=pricing,
-                           budget=read_settings(top.section("budget"), BudgetSettings),
+                           budget=_budget(file, top.section("budget")),
                            actions=read_settings(top.section("actions"), ActionSettings, required_tags=()))
-    return replace(config, actions=replace(config.actions, required_tags=config.required_tags))
+    return replace(config, actions=replace(config.actions, required_tags=config.required_tags),
+                   budgets=_budgets(file, top.data.get("budgets"), config))
 
 
 def split_listen_address(address: str) -> tuple[str, int]:

@@ -10,11 +10,12 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 from polo.actions.source import ActionSource
 from polo.aws.access import AwsAccess
 from polo.config import Config, ConfigError, load_config
+from polo.costs.baseline import GoldenBaselineSource, Provider
 from polo.costs.source import CostSource
 from polo.prices.price_list_source import PriceListSource
 from polo.prices.pricing import PriceTable
@@ -83,25 +84,37 @@ class Starting:
         self.reload_requested = True
 
 
+S = TypeVar("S", bound=Source)
+
+
 def assemble(config: Config, access: AwsAccess, prices: PriceTable, running: Sequence[Source] = ()) -> list[Source]:
     """The optional sources `config` asks for, in render order, keeping those already `running`
-    (their state, threads and counters) and building the rest: Cost Explorer on shard 0 only
-    (the payer's view covers every account) when costs are on; the billing export when
-    configured (every shard prices its own resources; shard 0 alone shows the totals); resource prices and cleanup
-    actions, both priced from `prices`; the Price List source last, when on, since it takes the
+    (their state, threads and counters) and building the rest: the billing export when
+    configured (every shard prices its own resources; shard 0 alone shows the totals); Cost
+    Explorer on shard 0 only (the payer's view covers every account) when costs are on; the
+    golden-date baseline from the first of those (or the config) that reaches it; resource
+    prices and cleanup actions, both priced from `prices`; the Price List source last, when on, since it takes the
     price keys the others asked for in the same render and fills `prices` in place."""
     have = {type(source): source for source in running}
 
-    def kept(kind: type[Source], build: Callable[[], Source]) -> Source:
-        return have.get(kind) or build()
+    def kept(kind: type[S], build: Callable[[], S]) -> S:
+        running_one = have.get(kind)
+        return running_one if isinstance(running_one, kind) else build()
 
-    sources = []
-    if config.costs.enabled and config.shard.index == 0:
-        sources.append(kept(CostSource, lambda: CostSource(config, access)))
+    sources: list[Source] = []
+    baseline: list[Provider] = []
     if config.billing_export is not None:
         from polo.billing.source import BillingSource  # pyarrow only for those who read an export
 
-        sources.append(kept(BillingSource, lambda: BillingSource(config, access)))
+        billing = kept(BillingSource, lambda: BillingSource(config, access))
+        sources.append(billing)
+        baseline.append(("billing_export", billing.golden_day_costs))
+    if config.costs.enabled and config.shard.index == 0:
+        costs = kept(CostSource, lambda: CostSource(config, access))
+        sources.append(costs)
+        baseline.append(("cost_explorer", costs.golden_day_costs))
+    if config.shard.index == 0:
+        sources.append(GoldenBaselineSource(config, baseline))
     sources.append(kept(ResourceCostSource, lambda: ResourceCostSource(config, prices)))
     sources.append(kept(ActionSource, lambda: ActionSource(config, prices)))
     if config.pricing.price_list:

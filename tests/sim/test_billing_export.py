@@ -31,11 +31,14 @@ INVENTORY = Snapshot(taken_at=NOW.timestamp(), resources=(
     sweep_ok=True, last_success=NOW.timestamp())
 
 
-def config_for(tmp_path, fmt="focus", **extra):
-    return make_config(state_dir=str(tmp_path / "state"), aws={"max_attempts": 1}, tags={"labels": ["team"]},
-                       costs={"account": ACCOUNT_A}, budget={"golden_date": "2025-06-21"},
-                       billing_export={"bucket": demo.BUCKET, "prefix": demo.PREFIX, "name": demo.EXPORTS[fmt],
-                                       "format": fmt, **extra})
+RAW = {"aws": {"max_attempts": 1}, "tags": {"labels": ["team"]}, "costs": {"account": ACCOUNT_A},
+       "budget": {"golden_date": "2025-06-21"},
+       "billing_export": {"bucket": demo.BUCKET, "prefix": demo.PREFIX, "name": demo.EXPORTS["focus"]}}
+
+
+def config_for(tmp_path, fmt="focus"):
+    return make_config(**{**RAW, "state_dir": str(tmp_path / "state"),
+                          "billing_export": {**RAW["billing_export"], "name": demo.EXPORTS[fmt], "format": fmt}})
 
 
 @pytest.fixture
@@ -188,9 +191,32 @@ def test_a_corrupt_state_file_is_counted_and_the_export_read_again(bucket, tmp_p
     config = config_for(tmp_path)
     source_for(config).refresh()
     (state,) = (tmp_path / "state").glob("billing-export-*.json")
-    state.write_text(json.dumps({"version": 1, "export": "polo-focus", "format": "focus", "keys": ["tag:team"],
+    state.write_text(json.dumps({"version": 2, "export": "polo-focus", "format": "focus", "keys": ["tag:team"],
                                  "periods": {"2025-07": 1}}))
     again = source_for(config)
     assert again.store.errors["corrupt"] == 1
     assert again.refresh() is True and again.counter.files == 3
     assert value(scrape(again), "polo_billing_export_state_errors_total", reason="corrupt") == 1
+
+
+def test_the_golden_date_comes_from_the_export_to_the_cent(bucket, tmp_path):
+    source = source_for(config_for(tmp_path))
+    source.refresh()
+    model, golden = CostModel(source.config), dt.date(2025, 6, 21)
+    assert {a: round(usd, 2) for a, usd in (source.golden_day_costs() or {}).items()} == {
+        a: round(sum(model.daily_cost(a, s, golden) for s in SERVICES), 2) for a in (ACCOUNT_A, ACCOUNT_B)}
+
+
+def test_budgets_are_rendered_with_the_organisation_first(bucket, tmp_path):
+    config = make_config(**{**RAW, "state_dir": str(tmp_path / "state"),
+                            "budgets": [{"name": "payments", "monthly_target_usd": 100,
+                                         "tag": {"key": "team", "value": "payments"}}]})
+    source = source_for(config)
+    source.refresh()
+    metrics = scrape(source)
+    targets = {s.labels["budget"]: s.value for s in metrics["polo_budget_target_usd"].samples}
+    assert targets == {"organisation": 79167.0, "payments": 100.0}
+    organisation = value(metrics, "polo_budget_spend_month_to_date_usd", budget="organisation")
+    assert round(organisation, 2) == round(sum(month_to_date(metrics).values()), 2)
+    assert 0 < value(metrics, "polo_budget_spend_month_to_date_usd", budget="payments") < organisation
+    assert value(metrics, "polo_budget_forecast_usd", budget="organisation") == pytest.approx(organisation / 2 * 31)

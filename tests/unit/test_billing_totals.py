@@ -84,7 +84,7 @@ def test_charge_categories_hold_tax_credit_usage_and_purchase():
 
 def test_allocation_has_each_team_and_an_empty_value_for_untagged_spend():
     allocation = totals_of("focus").allocation
-    values = {key[3] for key in allocation if key[1:3] == ("tag", "team")}
+    values = {key[4] for key in allocation if key[2:4] == ("tag", "team")}
     assert values == {"payments", "search", "data", ""}
     total_billed = sum(pair[0] for pair in totals_of("focus").daily.values())
     assert sum(pair[0] for pair in allocation.values()) == pytest.approx(total_billed)

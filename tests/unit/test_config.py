@@ -203,20 +203,21 @@ def test_every_declared_key_is_read_and_an_unknown_one_refused():
     given a wrong type fails naming exactly that key."""
     from polo.config import SECTIONS, declared
 
-    base = {"accounts": [{"id": "123456789012", "name": "a", "environment": "prod"}]}
+    base = {"accounts": [{"id": "123456789012", "name": "a", "environment": "prod"}],
+            "budgets": [{"name": "team", "monthly_target_usd": 1}], "billing_export": REQUIRED_KEYS["billing_export"]}
     for prefix, cls in SECTIONS:
         for _field, yaml_name, _key in declared(cls):
-            path = (prefix + yaml_name).replace("accounts[].", "")
+            listed = prefix.removesuffix("[].") if prefix.endswith("[].") else None  # accounts[], budgets[]
+            path = yaml_name if listed else prefix + yaml_name
             data = copy.deepcopy(base)
-            node = data["accounts"][0] if prefix == "accounts[]." else data
+            node = data[listed][0] if listed else data
             *sections, leaf = path.split(".")
             for section in sections:  # a section's required keys, so that the key under test fails
                 node = node.setdefault(section, dict(REQUIRED_KEYS.get(section, {})))
             node[leaf] = [["not", "a", "scalar"]]
             with pytest.raises(ConfigError) as caught:
                 parse_config(data, "polo.yml")
-            expected = ("accounts[0]." if prefix == "accounts[]." else "") + (prefix + yaml_name).replace(
-                "accounts[].", "")
+            expected = f"{listed}[0].{yaml_name}" if listed else prefix + yaml_name
             assert caught.value.key.startswith(expected), (expected, caught.value)
     with pytest.raises(ConfigError, match=r"sweep\.nope: unknown key"):
         parse_config({**base, "sweep": {"nope": 1}}, "polo.yml")

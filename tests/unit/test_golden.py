@@ -19,6 +19,7 @@ from support.common import ACCOUNT_A, ACCOUNT_B, make_config
 from polo.actions.source import ActionSource
 from polo.aws.access import ApiStats, AwsAccess
 from polo.collectors.base import GIB
+from polo.costs.baseline import GoldenBaselineSource
 from polo.costs.source import CostSource
 from polo.model import Inventory, Resource, TaskKey, TaskResult
 from polo.prices.price_list_source import FILE_NAME as PRICE_CACHE
@@ -124,8 +125,9 @@ def golden_exporter(tmp_path: Path) -> Exporter:
     access = AwsAccess(config.aws, home_region="us-east-1", stats=stats)
     price_list = PriceListSource(config, access, PriceTable.load(), now=lambda: T)
     prices = price_list.table
-    sources: list[Source] = [CostSource(config, access, now=lambda: NOW), ResourceCostSource(config, prices),
-                             ActionSource(config, prices), price_list]
+    costs = CostSource(config, access, now=lambda: NOW)
+    sources: list[Source] = [costs, GoldenBaselineSource(config, [("cost_explorer", costs.golden_day_costs)]),
+                             ResourceCostSource(config, prices), ActionSource(config, prices), price_list]
     assert [type(s) for s in sources] == [type(s) for s in assemble(config, access, prices)], \
         "a source was added to the exporter: render it here too"
     exporter = Exporter(config, access, sources)

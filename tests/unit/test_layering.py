@@ -33,7 +33,7 @@ ALLOWED = {
     "accounts": {"aws", "config", "errors", "render"},
     "costs": {"atomic", "aws", "config", "errors", "render", "source"},
     "sweep": {"aws", "collectors", "config", "errors", "model"},
-    "billing": {"atomic", "aws", "config", "errors", "model", "render", "source"},
+    "billing": {"atomic", "aws", "config", "costs", "errors", "model", "render", "source"},
     "exporter": {"accounts", "actions", "aws", "billing", "config", "costs", "model", "prices", "render", "source",
                  "sweep", "web"},
     "web": {"__init__", "config", "config_yaml", "render"},

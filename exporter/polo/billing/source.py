@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import Callable, Iterable
 
 from polo.aws.access import AwsAccess
+from polo.billing import budgets
 from polo.billing.export import BillingExport, ExportProblem, ReadCounter
 from polo.billing.store import BillingStore, Period
 from polo.billing.totals import coverage_and_utilization
@@ -201,7 +202,7 @@ class BillingSource(Source):
         alloc_month: dict[tuple[str, str, str], float] = defaultdict(float)
         alloc_day: dict[tuple[str, str, str], float] = defaultdict(float)
         for period in periods.values():
-            for (day, kind, tag_key, value), (billed, _effective) in period.totals.allocation.items():
+            for (day, _account, kind, tag_key, value), (billed, _effective) in period.totals.allocation.items():
                 if day == last_day:
                     alloc_day[(kind, tag_key, value)] += billed
                 if period is current and day <= yesterday:
@@ -210,7 +211,41 @@ class BillingSource(Source):
             for labels_of, usd in sorted(alloc.items()):
                 family.add(label_string(ALLOCATION_LABELS, labels_of), round(usd, 6))
         return [daily["billed"], daily["effective"], mtd["billed"], mtd["effective"], last_day_family,
-                allocation, allocation_daily]
+                allocation, allocation_daily] + self._budget_families(periods, today, last_day)
+
+    def _budget_families(self, periods: dict[str, Period], today: dt.date, last_day: str | None) -> list[Family]:
+        daily: dict = {}
+        allocation: dict = {}
+        for period in periods.values():
+            daily.update(period.totals.daily)
+            allocation.update(period.totals.allocation)
+        target = Family("polo_budget_target_usd", "gauge",
+                        "Monthly target of each budget (organisation: budget.monthly_target_usd).")
+        to_date = Family("polo_budget_spend_month_to_date_usd", "gauge",
+                         "Billed cost a budget selects, from the 1st of this month (UTC) to yesterday.")
+        last = Family("polo_budget_spend_daily_usd", "gauge",
+                      "Billed cost a budget selects on the export's last complete day.")
+        forecast = Family("polo_budget_forecast_usd", "gauge",
+                          "A budget's month-end forecast: month to date at its daily rate over the whole month.")
+        for budget in budgets.figures(self.config, daily, allocation, today, last_day):
+            labels = label_string(("budget",), (budget.name,))
+            target.add(labels, budget.target_usd)
+            to_date.add(labels, round(budget.month_to_date_usd, 6))
+            last.add(labels, round(budget.last_day_usd, 6))
+            forecast.add(labels, round(budget.forecast_usd, 6))
+        return [target, to_date, last, forecast]
+
+    def golden_day_costs(self) -> dict[str, float] | None:
+        """Billed cost per account on the golden date, None when no period held reaches it."""
+        golden = self.config.budget.golden_date.isoformat()
+        period = self.store.periods.get(golden[:7])
+        if period is None or not any(key[0] == golden for key in period.totals.daily):
+            return None
+        costs: dict[str, float] = defaultdict(float)
+        for (day, account, *_), (billed, _effective) in period.totals.daily.items():
+            if day == golden:
+                costs[account] += billed
+        return dict(costs)
 
     def _resource_families(self, current: Period | None, snapshot: Snapshot | None) -> list[Family]:
         billed = Family("polo_resource_billed_cost_usd", "gauge",

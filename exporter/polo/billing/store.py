@@ -16,7 +16,7 @@ from polo.atomic import write_atomically
 from polo.billing.totals import PeriodTotals
 
 log = logging.getLogger(__name__)
-VERSION = 1
+VERSION = 2  # 2: allocation per account
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from polo.billing.schema import COMMITMENT_TYPES, ELIGIBLE_USAGE, ON_DEMAND
 
 DailyKey = tuple[str, str, str, str, str]      # day, account_id, service, region, charge_category
-AllocationKey = tuple[str, str, str, str]      # day, kind (tag or cost_category), key, value
+AllocationKey = tuple[str, str, str, str, str]  # day, account_id, kind (tag or cost_category), key, value
 CommitmentKey = tuple[str, str, str]           # account_id, commitment type, measure
 MEASURES = ("used", "unused", "eligible_on_demand")
 MAX_USD = 1e12  # a larger figure in the state file is corruption
@@ -56,9 +56,9 @@ class PeriodTotals:
             self._partial = [_merge(self._partial)]
         for column in (c for c in line.column_names if ":" in c):
             kind, key = column.split(":", 1)
-            for day, value, billed, effective in _rows(line.group_by(["day", column]).aggregate(COSTS),
-                                                       ["day", column]):
-                _add(self.allocation[(day, kind, key, value)], billed, effective)
+            by = ["day", "account_id", column]
+            for day, account, value, billed, effective in _rows(line.group_by(by).aggregate(COSTS), by):
+                _add(self.allocation[(day, account, kind, key, value)], billed, effective)
         self._add_commitments(line)
 
     def finish(self) -> "PeriodTotals":
@@ -98,7 +98,7 @@ class PeriodTotals:
     def from_json(cls, raw: dict[str, Any]) -> "PeriodTotals":
         """The inverse of to_json; ValueError, TypeError or KeyError on anything malformed."""
         totals = cls(rows=int(raw["rows"]))
-        for target, name, width in ((totals.daily, "daily", 5), (totals.allocation, "allocation", 4)):
+        for target, name, width in ((totals.daily, "daily", 5), (totals.allocation, "allocation", 5)):
             for entry in raw[name]:
                 if len(entry) != width + 2 or not all(isinstance(k, str) for k in entry[:width]):
                     raise ValueError(f"malformed entry {entry!r:.80}")

@@ -138,6 +138,11 @@ class CostSource(Source):
             return summary, "cost_explorer", summary.month_to_date_total + self.store.forecast[1]
         return summary, "linear", budget.linear_month_forecast(summary, today)
 
+    def golden_day_costs(self) -> dict[str, float] | None:
+        """Cost per account on the golden date, None while it is unknown."""
+        view = self._view
+        return dict(view[0].golden_date) if view is not None and view[0].golden_date else None
+
     def run_once(self) -> None:
         self.refresh()
 
