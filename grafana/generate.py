@@ -16,11 +16,23 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from boards import actions, analytics, budget, costs, diagram, exporter, overview, resources  # noqa: E402
+from boards import (  # noqa: E402
+    actions,
+    analytics,
+    budget,
+    commitments,
+    costs,
+    diagram,
+    exporter,
+    overview,
+    resources,
+    showback,
+)
 from grafana_foundation_sdk.cog.encoder import JSONEncoder  # noqa: E402
 
 MODULES = {"overview": overview, "resources": resources, "diagram": diagram, "costs": costs,
-           "budget": budget, "actions": actions, "analytics": analytics, "exporter": exporter}
+           "budget": budget, "showback": showback, "commitments": commitments, "actions": actions,
+           "analytics": analytics, "exporter": exporter}
 OUTPUT = HERE / "dashboards"
 
 

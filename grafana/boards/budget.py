@@ -1,6 +1,7 @@
 """Budget (v1 /budget): this month's spend against a pace line to the monthly target, the
 forecast and the method behind it, the projected overrun, the day the target would be used up,
-and each account's share. Budget figures are organisation-wide (the target has no account)."""
+and each account's share (Cost Explorer, organisation-wide); then the per-team budgets of the
+billing export (`budgets:`), one selected by the `budget` variable, and all of them side by side."""
 from __future__ import annotations
 
 from grafana_foundation_sdk.models import common as cm
@@ -11,8 +12,10 @@ from boards.common import (
     USD,
     daily_cost,
     green_red,
+    bar_gauge_panel,
     instant,
     new_dashboard,
+    query_variable,
     override,
     pie_panel,
     series,
@@ -23,6 +26,8 @@ from boards.common import (
 DAILY = daily_cost('account=~".*"')
 TARGET = "scalar(polo_budget_monthly_target_usd)"
 FORECAST = "sum(polo_cost_month_forecast_usd)"
+SELECTED_SPEND = 'polo_budget_spend_month_to_date_usd{budget="$budget"}'
+SELECTED_TARGET = 'polo_budget_target_usd{budget="$budget"}'
 # Midnight UTC of the 1st of this month, in seconds (time() is the evaluation time).
 MONTH_START = "(time() - time() % 86400 - (day_of_month() - 1) * 86400)"
 
@@ -31,7 +36,8 @@ def build():
     board = new_dashboard(
         "budget", "Budget", "This month against the monthly target (budget.monthly_target_usd): month to date "
         "against the pace line, the forecast and its method, the overrun it projects and when the target "
-        "would be used up.", "now/M", ["costs"], [])
+        "would be used up; then each per-team budget from the billing export.", "now/M", ["costs"],
+        [query_variable("budget", "Budget", "label_values(polo_budget_target_usd, budget)", multi=False)])
     panels = [
         timeseries_panel(
             "Month to date against the pace line", "Spend from the 1st to yesterday (polo_cost_month_to_date_usd) "
@@ -68,6 +74,25 @@ def build():
              series("sum(polo_budget_daily_target_usd)", "daily target", ref="B")],
             width=24, height=9), "daily cost", **{"custom.drawStyle": "bars", "custom.barAlignment": -1,
                                                    "custom.fillOpacity": 80}),
+        timeseries_panel(
+            "Budget $budget: month to date against its pace", "The selected budget's billed spend from the 1st "
+            "to yesterday (polo_budget_spend_month_to_date_usd, from the billing export) against its pace line "
+            "and its monthly target.", USD,
+            [series(f"max({SELECTED_SPEND})", "month to date", ref="A"),
+             series('budget:polo_budget_pace_usd:month_to_date{budget="$budget"}', "pace to the target", ref="B"),
+             series(f"max({SELECTED_TARGET})", "monthly target", ref="C")],
+            width=16, height=10),
+        stat_panel("Budget $budget: forecast against its target", "The selected budget's month-end forecast "
+                   "(month to date at its daily rate) as a share of its target.", PERCENT,
+                   [instant('budget:polo_budget_forecast_usd_per_target:ratio{budget="$budget"}')],
+                   thresholds=green_red(1.0, 0.95), width=8, height=5),
+        stat_panel("Budget $budget: projected overrun", "What the selected budget's forecast exceeds its target by "
+                   "(0 within it).", USD, [instant('budget:polo_budget_overrun_usd:forecast{budget="$budget"}')],
+                   thresholds=green_red(0.01), width=8, height=5),
+        bar_gauge_panel("Every budget: forecast against its target", "Each budget's month-end forecast as a share "
+                        "of its target; organisation is the whole bill against budget.monthly_target_usd.", PERCENT,
+                        [instant("sort_desc(budget:polo_budget_forecast_usd_per_target:ratio)", "{{budget}}")],
+                        thresholds=green_red(1.0, 0.95), width=24, height=8),
     ]
     for panel in panels:
         board = board.with_panel(panel)

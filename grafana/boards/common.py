@@ -32,7 +32,8 @@ DATE_MS = "dateTimeAsIso"  # Grafana's date units read milliseconds since the ep
 UIDS = {
     "overview": "polo-overview", "resources": "polo-resources", "diagram": "polo-diagram",
     "costs": "polo-costs", "budget": "polo-budget", "actions": "polo-actions",
-    "analytics": "polo-analytics", "exporter": "polo-exporter",
+    "analytics": "polo-analytics", "exporter": "polo-exporter", "showback": "polo-showback",
+    "commitments": "polo-commitments",
 }
 
 # Label filters for the standard variables, by metric family.
@@ -58,6 +59,14 @@ def green_red(limit: float, warn: float | None = None) -> cogbuilder.Builder[dm.
     if warn is not None:
         steps.append(dm.Threshold(value=warn, color="orange"))
     steps.append(dm.Threshold(value=limit, color="red"))
+    return dashboard.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(steps)
+
+
+def red_green(orange_from: float, green_from: float) -> cogbuilder.Builder[dm.ThresholdsConfig]:
+    """Red below `orange_from`, orange below `green_from`, green from it: for shares that should
+    be high (coverage, utilization)."""
+    steps = [dm.Threshold(value=None, color="red"), dm.Threshold(value=orange_from, color="orange"),
+             dm.Threshold(value=green_from, color="green")]
     return dashboard.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(steps)
 
 

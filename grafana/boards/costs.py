@@ -12,6 +12,7 @@ from grafana_foundation_sdk.models import common as cm
 
 from boards.common import (
     ACCOUNT,
+    IDENTITY,
     PERCENT,
     USD,
     account_var,
@@ -77,15 +78,33 @@ def build():
             [instant(f"sum(polo_cost_since_golden_date_usd{{{ACCOUNT}}})")], width=6),
         stat_panel(
             "Golden-date day", "Spend on the golden date itself, the baseline day, selected accounts "
-            "(polo_cost_golden_date_usd).", USD,
-            [instant(f"sum(polo_cost_golden_date_usd{{{ACCOUNT}}})")], width=6),
+            "(polo_cost_golden_baseline_usd: from the billing export, Cost Explorer or the config, whichever "
+            "reaches that day; its source label says which).", USD,
+            [instant(f"sum(polo_cost_golden_baseline_usd{{{ACCOUNT}}})")], width=6),
         timeseries_panel(
             "Each account against its golden-date baseline", "Daily spend of each account divided by its "
             "spend on the golden date (as exported at the end of the range): 100% is the baseline. Above "
             "the red line at 120% an account grew by a fifth.", PERCENT,
             [series(f"sum by (account) ({DAILY}) / on (account) sum by (account) "
-                    f"(polo_cost_golden_date_usd{{{ACCOUNT}}} @ end())", "{{account}}", interval="1d")],
+                    f"(polo_cost_golden_baseline_usd{{{ACCOUNT}}} @ end())", "{{account}}", interval="1d")],
             thresholds=green_red(1.2), width=24, height=10),
+        bar_gauge_panel(
+            "Where this month's bill goes, against the estimates", "The billing export's billed cost this month "
+            "(selected accounts), split by what Polo can say about it: on resources it lists and prices, on "
+            "resources it lists without a list price (S3, Lambda...), on resource ids it does not list, on no "
+            "resource at all (requests, data transfer, support), then tax, credits and commitment fees. "
+            "Only the first is in the per-resource estimates, which are list prices before discounts.", USD,
+            [instant(f"sum(polo_resource_billed_cost_usd{{{ACCOUNT}}} and on ({IDENTITY}) "
+                     "polo_resource_monthly_cost_usd)", "priced resources", ref="A"),
+             instant(f"sum(polo_resource_billed_cost_usd{{{ACCOUNT}}} unless on ({IDENTITY}) "
+                     "polo_resource_monthly_cost_usd)", "listed, no list price", ref="B"),
+             instant(f"sum(polo_billing_export_unmatched_cost_usd{{{ACCOUNT}}})", "resource ids not listed", ref="C"),
+             instant(f'sum(polo_billed_cost_month_to_date_usd{{{ACCOUNT}, charge_category="Usage"}}) '
+                     f"- sum(polo_resource_billed_cost_usd{{{ACCOUNT}}}) "
+                     f"- sum(polo_billing_export_unmatched_cost_usd{{{ACCOUNT}}})", "no resource", ref="D"),
+             instant(f'sum by (charge_category) (polo_billed_cost_month_to_date_usd{{{ACCOUNT}, '
+                     'charge_category!="Usage"})', "{{charge_category}}", ref="E")],
+            width=24, height=9),
     ]
     for panel in panels:
         board = board.with_panel(panel)

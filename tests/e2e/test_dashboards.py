@@ -11,7 +11,7 @@ from support import grafana_sim as gs
 from support.stack import REPO
 
 CONTRACT_UIDS = {"polo-overview", "polo-resources", "polo-diagram", "polo-costs", "polo-budget",
-                 "polo-actions", "polo-analytics", "polo-exporter"}
+                 "polo-actions", "polo-analytics", "polo-exporter", "polo-showback", "polo-commitments"}
 BOARDS = gs.load_dashboards()
 NODE_FIELDS = {"id", "title", "subtitle", "mainstat", "color", "detail__account", "detail__region",
                "detail__state", "detail__resource_id"}

@@ -14,7 +14,7 @@ RULES = REPO / "alerting" / "rules"
 UNIT_TESTS = REPO / "alerting" / "tests"
 ALERTS_DOC = REPO / "docs" / "alerts.md"
 DASHBOARD_UIDS = {"polo-overview", "polo-resources", "polo-diagram", "polo-costs", "polo-budget",
-                  "polo-actions", "polo-analytics", "polo-exporter"}
+                  "polo-actions", "polo-analytics", "polo-exporter", "polo-showback", "polo-commitments"}
 SEVERITIES = {"critical", "warning", "info"}
 CATEGORIES = {"cost", "waste", "security", "hygiene", "polo"}
 

@@ -107,8 +107,9 @@ def test_resources_match_by_id_or_arn_and_the_rest_are_counted(bucket, tmp_path)
     metrics = scrape(source)
     billed = {s.labels["resource_id"]: s.value for s in metrics["polo_resource_billed_cost_usd"].samples}
     assert set(billed) == {"i-0aaa", "i-0bbb"} and all(usd > 0 for usd in billed.values())
-    assert value(metrics, "polo_billing_export_unmatched_resources") == 1  # i-0gone
-    assert value(metrics, "polo_billing_export_unmatched_cost_usd") > 0
+    assert value(metrics, "polo_billing_export_unmatched_resources", account_id=ACCOUNT_B) == 1  # i-0gone
+    assert value(metrics, "polo_billing_export_unmatched_resources", account_id=ACCOUNT_A) == 0
+    assert value(metrics, "polo_billing_export_unmatched_cost_usd", account_id=ACCOUNT_B) > 0
 
 
 def test_allocation_commitments_and_health(bucket, tmp_path):

@@ -124,8 +124,9 @@ def variable_values(prometheus, board: dict, start: float, end: float,
                     pick: str = "all") -> dict[str, list[str] | str]:
     """Each variable's values, resolved in order like Grafana: `label_values(selector, label)`
     through the series API over the time range. pick="all" selects "All" (the variable's
-    allValue, as Grafana sends it), "first" the first option (sorted as the variable says);
-    either way the variable's query must return options. Text boxes keep their default."""
+    allValue, as Grafana sends it), "first" the first option (sorted as the variable says); a
+    single-select variable always holds its first option. Either way the variable's query must
+    return options. Text boxes keep their default."""
     values: dict[str, list[str] | str] = {}
     for variable in board.get("templating", {}).get("list", []):
         name, kind = variable["name"], variable["type"]
@@ -142,7 +143,9 @@ def variable_values(prometheus, board: dict, start: float, end: float,
         series = prometheus.api("series", **{"match[]": selector, "start": start, "end": end})
         options = sorted({s[label] for s in series if s.get(label)})
         assert options, f"{board['uid']}: ${name} ({query}) has no values"
-        if pick == "all" and variable.get("includeAll"):  # Grafana sends every option without allValue
+        if not variable.get("multi"):  # a single-select variable holds one option, the first by default
+            values[name] = options[:1]
+        elif pick == "all" and variable.get("includeAll"):  # Grafana sends every option without allValue
             values[name] = variable.get("allValue") or options
         else:
             values[name] = options if pick == "all" else options[:1]

@@ -252,9 +252,10 @@ class BillingSource(Source):
                         "Billed cost of a resource this month so far, from the billing export, with the "
                         "inventory's identity labels.")
         unmatched = Family("polo_billing_export_unmatched_resources", "gauge",
-                           "Resource ids billed this month that match no resource of the inventory.")
+                           "Resource ids billed this month that match no resource of the inventory, by account.")
         unmatched_usd = Family("polo_billing_export_unmatched_cost_usd", "gauge",
-                               "Billed cost this month of resource ids that match no resource of the inventory.")
+                               "Billed cost this month of resource ids that match no resource of the inventory, "
+                               "by account.")
         if current is None or snapshot is None:
             return [billed, unmatched, unmatched_usd]
         index: dict[tuple[str, str], Resource] = {}
@@ -262,19 +263,22 @@ class BillingSource(Source):
             index.setdefault((resource.account_id, resource.resource_id), resource)
             index.setdefault((resource.account_id, arn_tail(resource.resource_id)), resource)
         costs: dict[int, float] = defaultdict(float)  # by id(): a Resource's tags are not hashable
-        missed, missed_usd = 0, 0.0
-        for account, ids in current.totals.resources.items():
+        own = {a.id for a in self.config.own_accounts}
+        for account, ids in sorted(current.totals.resources.items()):
+            if account not in own:  # another shard's (or an unconfigured account's) resources
+                continue
+            missed, missed_usd = 0, 0.0
             for resource_id, usd in ids.items():
                 found = index.get((account, resource_id)) or index.get((account, arn_tail(resource_id)))
                 if found is None:
                     missed, missed_usd = missed + 1, missed_usd + usd
                 else:
                     costs[id(found)] += usd
+            unmatched.add(self.names.prefix(account), missed)
+            unmatched_usd.add(self.names.prefix(account), round(missed_usd, 6))
         for resource in snapshot.resources:
             if id(resource) in costs:
                 billed.add(identity_labels(resource, self.names), round(costs.pop(id(resource)), 6))
-        unmatched.add("", missed)
-        unmatched_usd.add("", round(missed_usd, 6))
         return [billed, unmatched, unmatched_usd]
 
     def _commitment_families(self, current: Period | None) -> list[Family]:
