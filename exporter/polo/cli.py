@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import datetime as dt
 import gc
 import importlib.util
@@ -170,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
                 stack.enter_context(simulated(config))
             if args.command == "backfill":
                 from polo.costs.backfill import run_backfill
-                return run_backfill(config, args.since, args.out)
+                history = None
+                if config.billing_export is not None:
+                    from polo.billing.history import backfill_lines
+
+                    history = functools.partial(backfill_lines, config)
+                return run_backfill(config, args.since, args.out, billing_history=history)
             exporter = Exporter(config)
             run_once(exporter)
             sys.stdout.buffer.write(exporter.payload.plain)

@@ -46,7 +46,7 @@ def keyed(expr: str) -> str:
 COLUMNS = {
     "name": "Name", "resource_id": "Id", "resource_type": "Type", "account": "Account",
     "environment": "Environment", "region": "Region", "state": "State", "resource_class": "Class",
-    "vpc_id": "VPC", "Value #B": "Created", "Value #C": "Monthly cost",
+    "vpc_id": "VPC", "Value #B": "Created", "Value #C": "Monthly cost", "Value #D": "Billed this month",
 }
 # The allow-listed tags (config tags.labels) are whatever tag_* labels the data has: a column
 # each, after the fixed ones, shown as "<key> tag".
@@ -70,20 +70,24 @@ def resource_table():
                f" and on (key) {keyed(SEARCHED)}) * 1000")
     cost = (f"max by (key) ({keyed(f'polo_resource_monthly_cost_usd{{{INVENTORY}}}')}"
             f" and on (key) {keyed(SEARCHED)})")
+    billed = (f"max by (key) ({keyed(f'polo_resource_billed_cost_usd{{{INVENTORY}}}')}"
+              f" and on (key) {keyed(SEARCHED)})")
     panel = table_panel(
         "Resources", "One row per resource (polo_resource_info) matching the filters and the search "
         "(a case-insensitive match on name or id), with its allow-listed tags, when AWS says it was created "
-        "(blank for types AWS does not date) and its estimated monthly cost at list prices (blank where "
-        "Polo does not price the type). The name links to the resource in the AWS console.",
+        "(blank for types AWS does not date), its estimated monthly cost at list prices (blank where "
+        "Polo does not price the type) and, with a billing export, what it was billed this month so far "
+        "(discounts and usage charges included). The name links to the resource in the AWS console.",
         "none",
         [instant(info, ref="A", table_format=True), instant(created, ref="B", table_format=True),
-         instant(cost, ref="C", table_format=True)],
+         instant(cost, ref="C", table_format=True), instant(billed, ref="D", table_format=True)],
         height=20,
         transformations=[{"id": "merge", "options": {}},
                          organize(exclude=HIDDEN, rename=COLUMNS, order=list(COLUMNS)), TAG_COLUMNS],
         sort_by=("Monthly cost", True))
     panel = override(panel, "Created", unit=DATE_MS)
     panel = override(panel, "Monthly cost", unit=USD, decimals=2)
+    panel = override(panel, "Billed this month", unit=USD, decimals=2)
     panel = override(panel, "console_url", **{"custom.hidden": True})
     panel = override(panel, "Name", links=[{"title": "Open ${__data.fields.Id} in the AWS console",
                                             "url": "${__data.fields.console_url}", "targetBlank": True}])

@@ -136,11 +136,14 @@ def test_resource_table_joins_created_time_and_cost_and_links_every_row_to_its_c
     assert instance["console_url"] == (f"https://{instance['region']}.console.aws.amazon.com/ec2/home?region="
                                        f"{instance['region']}#InstanceDetails:instanceId={instance['resource_id']}")
     names = gs.display_names(panel)
-    created, cost = (next(n for n, shown in names.items() if shown == s) for s in ("Created", "Monthly cost"))
+    created, cost, billed = (next(n for n, shown in names.items() if shown == s)
+                             for s in ("Created", "Monthly cost", "Billed this month"))
     dated = [r for r in rows if r["resource_type"] == "ebs_volume"]
     assert dated and all(r[created] and r[created] > 1e12 for r in dated), "created time in ms"
     assert all(r[cost] is not None for r in rows if r["resource_type"] == "ec2_instance")
     assert all(r[cost] is None for r in rows if r["resource_type"] == "vpc")
+    estimated = [r for r in rows if r[cost] is not None]
+    assert len([r for r in estimated if r[billed] is not None]) >= 0.9 * len(estimated), "billed beside estimated"
     tags = {name for name in frame.fields if name.startswith("tag_")}  # whatever tag labels the data has
     assert tags == {"tag_team", "tag_service"}  # no demo resource has an Environment tag
     assert {gs.regex_renames(panel, name) for name in tags} == {"team tag", "service tag"}

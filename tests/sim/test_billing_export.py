@@ -221,3 +221,35 @@ def test_budgets_are_rendered_with_the_organisation_first(bucket, tmp_path):
     assert round(organisation, 2) == round(sum(month_to_date(metrics).values()), 2)
     assert 0 < value(metrics, "polo_budget_spend_month_to_date_usd", budget="payments") < organisation
     assert value(metrics, "polo_budget_forecast_usd", budget="organisation") == pytest.approx(organisation / 2 * 31)
+
+
+def test_backfill_writes_the_exports_days_beside_cost_explorers(bucket, tmp_path, capsys):
+    """History from the export reaches back before Cost Explorer's horizon; per account,
+    service and day it equals the Cost Explorer history in the same file, to the cent."""
+    import functools
+
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics
+
+    from polo.billing.history import backfill_lines
+    from polo.costs.backfill import run_backfill
+    from polo.demo.costs import install_cost_model
+
+    config = config_for(tmp_path)
+    undo = install_cost_model(config, NOW, clock=lambda: NOW)
+    try:
+        out = tmp_path / "history.om"
+        assert run_backfill(config, "2025-05-01", str(out), now=NOW,
+                            billing_history=functools.partial(backfill_lines, config)) == 0
+    finally:
+        undo()
+    families = {f.name: f for f in openmetrics(out.read_text())}
+    by_day: dict[str, dict[tuple[str, str, float], float]] = {}
+    for name in ("polo_cost_daily_usd", "polo_billed_cost_usd", "polo_effective_cost_usd"):
+        sums: dict[tuple[str, str, float], float] = defaultdict(float)
+        for sample in families[name].samples:
+            key = (sample.labels["account_id"], sample.labels["service"], float(sample.timestamp))
+            sums[key] += sample.value
+        by_day[name] = {key: round(usd, 2) for key, usd in sums.items()}
+    assert len(by_day["polo_billed_cost_usd"]) == 2 * 15 * (31 + 30 + 2)  # May 1 to July 2
+    assert by_day["polo_billed_cost_usd"] == by_day["polo_cost_daily_usd"] == by_day["polo_effective_cost_usd"]
+    assert "from 3 billing periods, 3 Parquet files read" in capsys.readouterr().err

@@ -39,7 +39,7 @@ ALLOWED = {
     "web": {"__init__", "config", "config_yaml", "render"},
     "slack": {"__init__", "atomic", "config", "render", "web"},
     "demo": {"actions", "collectors", "config", "costs", "prices"},
-    "cli": {"__init__", "config", "costs", "demo", "exporter", "prices", "web"},
+    "cli": {"__init__", "billing", "config", "costs", "demo", "exporter", "prices", "web"},
 }
 
 
