@@ -63,6 +63,7 @@ class BilledResource:
     resource_id: str
     service: str
     tags: dict[str, str] = field(hash=False)
+    resource_type: str = ""
 
 
 EMPTY: dict[str, Any] = {"billed": 0.0, "effective": 0.0, "covered": 0.0, "unused": 0.0, "tags": {}}
@@ -74,7 +75,7 @@ class Lines:
 
     columns: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in (
         "day", "account", "service", "region", "charge", "billed", "effective", "resource_id", "usage_type",
-        "pricing", "commitment", "status", "kind", "covered", "unused", "tags")})
+        "pricing", "commitment", "status", "kind", "covered", "unused", "tags", "resource_type")})
 
     def add(self, **row: Any) -> None:
         for name, values in self.columns.items():
@@ -94,7 +95,8 @@ def estate_resources(config: Config, client_of) -> list[BilledResource]:
                 ctx = CollectContext(account_id=account.id, region=region, home_region=config.regions[0], client=client)
                 for r in resource_type.collect(ctx):
                     found.append(BilledResource(account.id, config.regions[0] if r.region == "global" else r.region,
-                                                r.resource_id, SERVICE_OF_TYPE[resource_type.name], dict(r.tags)))
+                                                r.resource_id, SERVICE_OF_TYPE[resource_type.name], dict(r.tags),
+                                                resource_type.name))
     return found
 
 
@@ -132,7 +134,8 @@ def line_items(model: CostModel, days: Iterable[dt.date], resources: Sequence[Bi
 def _usage(lines: Lines, common: dict, resource: BilledResource | None, usd: float,
            commitment: tuple[str, float, float, str] | None, home_region: str) -> None:
     where = dict(common, region=resource.region if resource else home_region,
-                 resource_id=resource.resource_id if resource else "", tags=resource.tags if resource else {})
+                 resource_id=resource.resource_id if resource else "", tags=resource.tags if resource else {},
+                 resource_type=resource.resource_type if resource else "")
     usage_type = commitment[3] if commitment else ""
     if commitment is None:
         lines.add(**where, charge="Usage", billed=usd, effective=usd, usage_type=usage_type, pricing="Standard",
@@ -148,38 +151,95 @@ def _usage(lines: Lines, common: dict, resource: BilledResource | None, usd: flo
     # The commitment's fee for this usage, billed in full and amortized into the covered usage;
     # FOCUS shows the part no usage used as an Unused line, CUR 2.0 on the fee line itself.
     unused = covered * (1 - rate)
-    account_wide = dict(where, resource_id="", tags={})
+    account_wide = dict(where, resource_id="", tags={}, resource_type="")
     lines.add(**account_wide, charge="Purchase", billed=covered, effective=0.0, commitment=category,
               covered=covered, unused=unused, kind="SavingsPlanRecurringFee" if category == "Spend" else "RIFee")
     lines.add(**account_wide, charge="Usage", billed=0.0, effective=unused, commitment=category, status="Unused",
               pricing="Committed", kind="Unused")
 
 
-def _tags(values: list[dict[str, str]], prefix: str) -> pa.Array:
-    return pa.array([[(prefix + k, v) for k, v in tags.items()] for tags in values], pa.map_(pa.string(), pa.string()))
+# FOCUS 1.0's service categories of the demo's services, and its regions' names.
+SERVICE_CATEGORY = {"Amazon Elastic Compute Cloud - Compute": "Compute", "EC2 - Other": "Storage",
+                    "Amazon Relational Database Service": "Databases", "Amazon SageMaker": "AI and Machine Learning",
+                    "Amazon Simple Storage Service": "Storage", "Amazon Elastic Container Service for Kubernetes":
+                    "Compute", "Amazon OpenSearch Service": "Analytics", "Amazon Elastic Load Balancing": "Networking",
+                    "Amazon Virtual Private Cloud": "Networking", "Amazon CloudWatch": "Management and Governance",
+                    "Amazon DynamoDB": "Databases", "Amazon CloudFront": "Networking", "AWS Lambda": "Compute",
+                    "AWS Key Management Service": "Security", "Amazon Route 53": "Networking"}
+REGION_NAME = {"us-east-1": "US East (N. Virginia)", "us-west-2": "US West (Oregon)", "eu-west-1": "Europe (Ireland)",
+               "eu-central-1": "Europe (Frankfurt)", "ap-south-1": "Asia Pacific (Mumbai)"}
+FREQUENCY = {"Usage": "Usage-Based", "Tax": "Usage-Based", "Purchase": "Recurring", "Credit": "One-Time"}
+HOURLY_RATE = 0.10  # the demo's consumed quantity: usage dollars at $0.10 an hour
 
 
-def focus_table(lines: Lines) -> pa.Table:
-    c = lines.columns
+def focus_table(lines: Lines, accounts: dict[str, str] | None = None, payer: str = "") -> pa.Table:
+    """FOCUS 1.0 with AWS columns (x_UsageType). `accounts`: id -> name; `payer`: the billing
+    account. Every column FOCUS 1.0 requires is present (tests/e2e/test_focus_validator.py)."""
+    c, names = lines.columns, accounts or {}
+    n = len(c["day"])
     categories = c["commitment"]
+    usage = [charge == "Usage" and billed != 0 for charge, billed in zip(c["charge"], c["billed"])]
+    quantity = [billed / HOURLY_RATE if used else None for used, billed in zip(usage, c["billed"])]
+    periods = [(d.replace(day=1), next_month_start(d.date()).isoformat()) for d in c["day"]]
+    commitment_ids = [f"arn:aws:savingsplans::{payer or a}:savingsplan/demo-{a}" if x == "Spend" else
+                      f"arn:aws:ec2:us-east-1:{a}:reserved-instances/demo-{a}" if x == "Usage" else None
+                      for x, a in zip(categories, c["account"])]
+    timestamp = pa.timestamp("ms", tz="UTC")
+    skus = [usage_type or f"{service}:{charge}" for usage_type, service, charge in
+            zip(c["usage_type"], c["service"], c["charge"])]
+
+    def text(values) -> pa.Array:
+        return pa.array([v or None for v in values], pa.string())
+
     return pa.table({
+        "AvailabilityZone": pa.nulls(n, pa.string()),
         "BilledCost": pa.array(c["billed"], pa.float64()),
-        "EffectiveCost": pa.array(c["effective"], pa.float64()),
+        "BillingAccountId": pa.array([payer or a for a in c["account"]], pa.string()),
+        "BillingAccountName": pa.array([names.get(payer or a, "") or None for a in c["account"]], pa.string()),
+        "BillingCurrency": pa.array(["USD"] * n),
+        "BillingPeriodStart": pa.array([start for start, _ in periods], timestamp),
+        "BillingPeriodEnd": pa.array([dt.datetime.fromisoformat(end).replace(tzinfo=dt.timezone.utc)
+                                      for _, end in periods], timestamp),
         "ChargeCategory": c["charge"],
-        "ChargePeriodStart": pa.array(c["day"], pa.timestamp("ms", tz="UTC")),
-        "ChargePeriodEnd": pa.array([d + dt.timedelta(days=1) for d in c["day"]], pa.timestamp("ms", tz="UTC")),
-        "SubAccountId": c["account"],
-        "ServiceName": c["service"],
-        "RegionId": c["region"],
-        "ResourceId": pa.array([r or None for r in c["resource_id"]], pa.string()),
-        "PricingCategory": pa.array([p or None for p in c["pricing"]], pa.string()),
-        "CommitmentDiscountCategory": pa.array([x or None for x in categories], pa.string()),
+        "ChargeClass": pa.nulls(n, pa.string()),
+        "ChargeDescription": pa.array([f"{charge} of {service}" for charge, service in zip(c["charge"], c["service"])]),
+        "ChargeFrequency": pa.array([FREQUENCY[charge] for charge in c["charge"]]),
+        "ChargePeriodStart": pa.array(c["day"], timestamp),
+        "ChargePeriodEnd": pa.array([d + dt.timedelta(days=1) for d in c["day"]], timestamp),
+        "CommitmentDiscountCategory": text(categories),
+        "CommitmentDiscountId": pa.array(commitment_ids, pa.string()),
+        "CommitmentDiscountName": pa.array([i.rsplit("/", 1)[-1] if i else None for i in commitment_ids], pa.string()),
+        "CommitmentDiscountStatus": text(c["status"]),
         "CommitmentDiscountType": pa.array([{"Spend": "Compute Savings Plans", "Usage": "Reserved Instance"}.get(x)
                                             for x in categories], pa.string()),
-        "CommitmentDiscountStatus": pa.array([s or None for s in c["status"]], pa.string()),
-        "BillingCurrency": pa.array(["USD"] * len(c["day"])),
-        "Tags": _tags(c["tags"], ""),
-        "x_UsageType": pa.array([u or None for u in c["usage_type"]], pa.string()),
+        "ConsumedQuantity": pa.array(quantity, pa.float64()),
+        "ConsumedUnit": pa.array(["Hours" if q is not None else None for q in quantity], pa.string()),
+        "ContractedCost": pa.array([max(billed, covered) for billed, covered in zip(c["billed"], c["covered"])],
+                                   pa.float64()),
+        "ContractedUnitPrice": pa.array([HOURLY_RATE if q is not None else None for q in quantity], pa.float64()),
+        "EffectiveCost": pa.array(c["effective"], pa.float64()),
+        "InvoiceIssuer": pa.array(["Amazon Web Services, Inc."] * n),
+        "ListCost": pa.array([max(billed, covered) for billed, covered in zip(c["billed"], c["covered"])],
+                             pa.float64()),
+        "ListUnitPrice": pa.array([HOURLY_RATE if q is not None else None for q in quantity], pa.float64()),
+        "PricingCategory": text(c["pricing"]),
+        "PricingQuantity": pa.array(quantity, pa.float64()),
+        "PricingUnit": pa.array(["Hours" if q is not None else None for q in quantity], pa.string()),
+        "Provider": pa.array(["AWS"] * n),
+        "Publisher": pa.array(["AWS"] * n),
+        "RegionId": text(c["region"]),
+        "RegionName": pa.array([REGION_NAME.get(r) for r in c["region"]], pa.string()),
+        "ResourceId": text(c["resource_id"]),
+        "ResourceName": text(c["resource_id"]),
+        "ResourceType": text(c["resource_type"]),
+        "ServiceCategory": pa.array([SERVICE_CATEGORY.get(s, "Other") for s in c["service"]]),
+        "ServiceName": c["service"],
+        "SkuId": pa.array(skus),
+        "SkuPriceId": pa.array([f"{sku}:{pricing or 'None'}" for sku, pricing in zip(skus, c["pricing"])]),
+        "SubAccountId": c["account"],
+        "SubAccountName": pa.array([names.get(a) for a in c["account"]], pa.string()),
+        "Tags": pa.array([json.dumps(tags, sort_keys=True) for tags in c["tags"]]),  # FOCUS: a JSON object
+        "x_UsageType": text(c["usage_type"]),
     })
 
 
@@ -285,7 +345,7 @@ def write_exports(config: Config, s3, resources: Sequence[BilledResource], now: 
         days = [period + dt.timedelta(days=n) for n in range((end - period).days)]
         lines = line_items(model, days, resources, index >= len(months) - RESOURCE_PERIODS, config.regions[0])
         execution = f"demo-{now:%Y%m%dT%H%M}-{period:%Y%m}"
-        focus = focus_table(lines)
+        focus = focus_table(lines, {a.id: a.name for a in config.accounts}, config.costs.account or "")
         write_period(s3, "focus", period, focus, execution)
         write_period(s3, "cur2", period, cur2_table(lines), execution)
         rows += focus.num_rows
