@@ -1,6 +1,6 @@
 """Showback: who spends what, from the billing export. Spend by the value of an allow-listed
-tag (tags.labels), the untagged share and its trend, and the resources that cost most this
-month, billed next to their list-price estimate."""
+tag (tags.labels) and by AWS cost category, the untagged share and its trend, and the
+resources that cost most this month, billed next to their list-price estimate."""
 from __future__ import annotations
 
 from boards.common import (
@@ -64,6 +64,12 @@ def build():
                          "as the export's last complete day showed it.", PERCENT,
                          [series(untagged_share("polo_cost_allocation_daily_usd"), "untagged")],
                          thresholds=green_red(0.25, 0.10), width=12, height=10),
+        bar_gauge_panel("Spend by cost category this month", "Billed cost this month (all accounts) by AWS cost "
+                        "category value, for each category in billing_export.cost_categories; (untagged) is "
+                        "the spend the category leaves uncategorised.", USD,
+                        [instant("sort_desc(" + NAMED.format(
+                            expr='sum by (tag_key, tag_value) (polo_cost_allocation_usd{kind="cost_category"})') + ")",
+                            "{{tag_key}}: {{tag_value}}")], width=24, height=6),
         timeseries_panel("Daily spend by tag value", "Billed cost of the export's last complete day by the value "
                          "of the selected tag, as it moved.", USD,
                          [series(NAMED.format(expr=f"sum by (tag_value) (polo_cost_allocation_daily_usd{{{TAG}}})"),

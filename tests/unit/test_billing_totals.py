@@ -147,3 +147,17 @@ def test_tags_given_as_a_map_read_like_json_text():
     tagged = normalise(table.set_column(table.schema.get_field_index("Tags"), "Tags", as_map), FOCUS, ["team"])
     assert tagged["tag:team"].to_pylist() == normalise(table, FOCUS, ["team"])["tag:team"].to_pylist()
     assert set(tagged["tag:team"].to_pylist()) == {"payments", "search", "data", ""}
+
+
+@pytest.mark.parametrize("fmt", BILLING_FORMATS)
+def test_cost_categories_allocate_the_whole_bill(fmt):
+    table = demo.focus_table(lines()) if fmt == "focus" else demo.cur2_table(lines())
+    layout = BY_NAME[fmt]
+    totals = fold([normalise(table.select(layout.needed(table.column_names, tags=False, categories=True)),
+                             layout, (), (demo.COST_CATEGORY,))])
+    by_value: dict[str, float] = defaultdict(float)
+    for (_day, _account, kind, key, value), (billed, _) in totals.allocation.items():
+        assert (kind, key) == ("cost_category", demo.COST_CATEGORY)
+        by_value[value] += billed
+    assert set(by_value) == {"Product", "Engineering"}
+    assert sum(by_value.values()) == pytest.approx(sum(pair[0] for pair in totals.daily.values()))

@@ -42,6 +42,8 @@ COMMITMENTS = {  # service -> (FOCUS category, covered share, effective rate, us
     "Amazon Relational Database Service": ("Usage", 0.50, 0.60, "USE1-InstanceUsage:db.r5.large"),
 }
 EC2_OTHER = "EC2 - Other"
+# An AWS cost category of the demo: prod accounts belong to the product, dev ones to engineering.
+COST_CATEGORY, BUSINESS_UNIT = "BusinessUnit", {"prod": "Product", "dev": "Engineering"}
 # The Cost Explorer service each priced (or billed) resource type's cost appears under; the
 # model has no ECR or ElastiCache line, so their storage and nodes bill with the nearest one.
 SERVICE_OF_TYPE = {
@@ -75,7 +77,8 @@ class Lines:
 
     columns: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in (
         "day", "account", "service", "region", "charge", "billed", "effective", "resource_id", "usage_type",
-        "pricing", "commitment", "status", "kind", "covered", "unused", "tags", "resource_type")})
+        "pricing", "commitment", "status", "kind", "covered", "unused", "tags", "resource_type",
+        "business_unit")})
 
     def add(self, **row: Any) -> None:
         for name, values in self.columns.items():
@@ -112,7 +115,8 @@ def line_items(model: CostModel, days: Iterable[dt.date], resources: Sequence[Bi
         for account_id, account in model.accounts.items():
             for service in SERVICES:
                 total = model.daily_cost(account_id, service, day)
-                common = dict(day=start, account=account_id, service=service)
+                common = dict(day=start, account=account_id, service=service,
+                              business_unit=BUSINESS_UNIT[account.environment])
                 credit = -total * DEV_CREDIT if account.environment == "dev" else 0.0
                 tax = total * TAX
                 lines.add(**common, region="", charge="Tax", billed=tax, effective=tax, kind="Tax")
@@ -239,6 +243,7 @@ def focus_table(lines: Lines, accounts: dict[str, str] | None = None, payer: str
         "SubAccountId": c["account"],
         "SubAccountName": pa.array([names.get(a) for a in c["account"]], pa.string()),
         "Tags": pa.array([json.dumps(tags, sort_keys=True) for tags in c["tags"]]),  # FOCUS: a JSON object
+        "x_CostCategories": pa.array([json.dumps({COST_CATEGORY: unit}) for unit in c["business_unit"]]),
         "x_UsageType": text(c["usage_type"]),
     })
 
@@ -254,7 +259,7 @@ def cur2_table(lines: Lines) -> pa.Table:
         "pricing_term", "savings_plan_savings_plan_effective_cost", "savings_plan_total_commitment_to_date",
         "savings_plan_used_commitment", "reservation_effective_cost",
         "reservation_unused_amortized_upfront_fee_for_billing_period", "reservation_unused_recurring_fee",
-        "resource_tags", "product")}
+        "resource_tags", "cost_category", "product")}
 
     def add(i: int, kind: str, unblended: float, **extra: float) -> None:
         values = {"line_item_usage_start_date": c["day"][i], "line_item_usage_account_id": c["account"][i],
@@ -263,6 +268,7 @@ def cur2_table(lines: Lines) -> pa.Table:
                   "line_item_resource_id": c["resource_id"][i], "line_item_usage_type": c["usage_type"][i],
                   "pricing_term": "OnDemand" if kind == "Usage" else "",
                   "resource_tags": [("user_" + k, v) for k, v in c["tags"][i].items()],
+                  "cost_category": [(COST_CATEGORY, c["business_unit"][i])],
                   "product": [("product_name", c["service"][i])]}
         for name, values_of in columns.items():
             values_of.append(values.get(name, extra.get(name, 0.0)))
@@ -284,7 +290,8 @@ def cur2_table(lines: Lines) -> pa.Table:
         else:
             add(i, kind, c["billed"][i])
     types = {"line_item_usage_start_date": pa.timestamp("ms", tz="UTC"),
-             "resource_tags": pa.map_(pa.string(), pa.string()), "product": pa.map_(pa.string(), pa.string())}
+             "resource_tags": pa.map_(pa.string(), pa.string()), "cost_category": pa.map_(pa.string(), pa.string()),
+             "product": pa.map_(pa.string(), pa.string())}
     return pa.table({name: pa.array(values, types.get(name)) for name, values in columns.items()})
 
 
@@ -353,6 +360,6 @@ def write_exports(config: Config, s3, resources: Sequence[BilledResource], now: 
 
 
 def demo_settings(config: Config) -> BillingExportSettings:
-    """The demo's FOCUS export, read with the payer's role."""
+    """The demo's FOCUS export, read with the payer's role, its cost category allocated."""
     return BillingExportSettings(bucket=BUCKET, prefix=PREFIX, name=EXPORTS["focus"], format="focus",
-                                 account=config.costs.account)
+                                 account=config.costs.account, cost_categories=(COST_CATEGORY,))
