@@ -113,7 +113,7 @@ def assemble(config: Config, access: AwsAccess, prices: PriceTable, running: Seq
         costs = kept(CostSource, lambda: CostSource(config, access))
         sources.append(costs)
         baseline.append(("cost_explorer", costs.golden_day_costs))
-    if config.shard.index == 0:
+    if config.shard.index == 0 and (baseline or config.budget.golden_baseline or config.budget.golden_history):
         sources.append(GoldenBaselineSource(config, baseline))
     sources.append(kept(ResourceCostSource, lambda: ResourceCostSource(config, prices)))
     sources.append(kept(ActionSource, lambda: ActionSource(config, prices)))

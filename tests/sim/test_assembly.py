@@ -44,9 +44,10 @@ def test_reloads_build_start_and_stop_the_optional_sources(tmp_path, monkeypatch
     write(path, tmp_path, costs={"account": ACCOUNT_A}, pricing={"price_list": True})
     assert exporter.reload()[0]
     next_sweep(exporter)
-    assert kinds(exporter) == ["CostSource", "ResourceCostSource", "ActionSource", "PriceListSource"]
+    assert kinds(exporter) == ["CostSource", "GoldenBaselineSource", "ResourceCostSource", "ActionSource",
+                               "PriceListSource"]
     assert started == ["costs", "price_list"]
-    actions, price_list = exporter.sources[2], exporter.sources[3]
+    actions, price_list = exporter.sources[3], exporter.sources[4]
     assert price_list.table is exporter.prices is actions.prices  # one table, filled in place
 
     exporter.prices.price_list[KEY] = 0.5  # as if fetched
