@@ -253,3 +253,28 @@ def test_backfill_writes_the_exports_days_beside_cost_explorers(bucket, tmp_path
     assert len(by_day["polo_billed_cost_usd"]) == 2 * 15 * (31 + 30 + 2)  # May 1 to July 2
     assert by_day["polo_billed_cost_usd"] == by_day["polo_cost_daily_usd"] == by_day["polo_effective_cost_usd"]
     assert "from 3 billing periods, 3 Parquet files read" in capsys.readouterr().err
+
+
+def test_a_reading_role_of_its_own_gets_its_own_session(moto, tmp_path):
+    """billing_export.role_arn in a swept account: its session must not be the sweep's (and the
+    sweep's must not become the billing role's)."""
+    from polo.billing.source import reader_of
+
+    config = make_config(**{**RAW, "state_dir": str(tmp_path / "state"), "billing_export": {
+        **RAW["billing_export"], "role_arn": f"arn:aws:iam::{ACCOUNT_A}:role/PoloBillingReader"}})
+    access = AwsAccess(config.aws, home_region="us-east-1")
+    reader, swept = reader_of(config), config.accounts[0]
+    assert reader.id == swept.id and reader.role_arn != swept.role_arn
+    billing_client = access.client(reader, "s3", "us-east-1")
+    sweep_client = access.client(swept, "s3", "us-east-1")
+    assert billing_client is not sweep_client and access.session(reader) is not access.session(swept)
+    arns = {role: boto_arn(access.session(account)) for role, account in (("billing", reader), ("sweep", swept))}
+    assert arns["billing"].endswith("assumed-role/PoloBillingReader/polo-exporter")
+    assert arns["sweep"].endswith("assumed-role/PoloReadOnly/polo-exporter")
+    before = access.session(reader)
+    access.forget(swept)
+    assert access.session(reader) is not before  # forgotten with the account: assumed afresh
+
+
+def boto_arn(session) -> str:
+    return session.client("sts", region_name="us-east-1").get_caller_identity()["Arn"]

@@ -89,8 +89,9 @@ class AwsAccess:
                 user_agent_extra="polo-exporter",
             )
             self._sts = None
-            self._sessions: dict[str, boto3.Session] = {}
-            self._clients: dict[tuple[str, str, str], Any] = {}
+            # by (account id, role): the billing export may be read with another role of an account
+            self._sessions: dict[tuple[str, str], boto3.Session] = {}
+            self._clients: dict[tuple[str, str, str, str], Any] = {}
 
     def _account_lock(self, account_id: str) -> threading.Lock:
         with self._locks_lock:
@@ -130,7 +131,7 @@ class AwsAccess:
     def session(self, account: Account) -> boto3.Session:
         """The account's session; assumes the role on first use, refreshes before expiry."""
         with self._account_lock(account.id):
-            session = self._sessions.get(account.id)
+            session = self._sessions.get((account.id, account.role_arn))
             if session is None:
                 credentials = self._credentials(account)
                 credentials.get_frozen_credentials()  # assume now: a denied role fails here, once
@@ -139,19 +140,20 @@ class AwsAccess:
                 core.register_component("credential_provider", CredentialResolver([_Fixed(credentials)]))
                 self.stats.attach(core.register, account.id)
                 session = boto3.Session(botocore_session=core)
-                self._sessions[account.id] = session
+                self._sessions[(account.id, account.role_arn)] = session
             return session
 
     def forget(self, account: Account) -> None:
-        """Drop the account's session and clients: after its role failed, assume it afresh."""
+        """Drop the account's sessions and clients: after its role failed, assume it afresh."""
         with self._account_lock(account.id):
-            self._sessions.pop(account.id, None)
-            for key in [key for key in self._clients if key[0] == account.id]:
-                del self._clients[key]
+            for session_key in [key for key in self._sessions if key[0] == account.id]:
+                del self._sessions[session_key]
+            for client_key in [key for key in self._clients if key[0] == account.id]:
+                del self._clients[client_key]
 
     def client(self, account: Account, service: str, region: str):
         session = self.session(account)
-        key = (account.id, service, region)
+        key = (account.id, account.role_arn, service, region)
         with self._account_lock(account.id):
             client = self._clients.get(key)
             if client is None:
