@@ -157,6 +157,10 @@ def faulted(source, bucket, fault):
     elif fault == "half_written":  # a manifest naming a file still on its way
         rewrite_manifest(bucket, "focus", "2025-07", [f"s3://{demo.BUCKET}/{july}",
                                                       f"s3://{demo.BUCKET}/{july}.part2"])
+    elif fault == "malformed_manifest":
+        name = demo.EXPORTS["focus"]
+        bucket.put_object(Bucket=demo.BUCKET, Key=f"{demo.PREFIX}/{name}/metadata/BILLING_PERIOD=2025-07/"
+                                                  f"{name}-Manifest.json", Body=b'{"dataFiles": "not a list"}')
     elif fault == "corrupt":
         bucket.put_object(Bucket=demo.BUCKET, Key=july, Body=b"PAR1 this is not parquet PAR1")
         rewrite_manifest(bucket, "focus", "2025-07", [f"s3://{demo.BUCKET}/{july}"])
@@ -169,7 +173,7 @@ def faulted(source, bucket, fault):
 
 @pytest.mark.parametrize("fault, reason, logged", [
     ("denied", "access_denied", "AccessDenied"), ("half_written", "missing_file", "absent"),
-    ("corrupt", "corrupt_file", "not a readable Parquet file"),
+    ("corrupt", "corrupt_file", "not a readable Parquet file"), ("malformed_manifest", "manifest", "is malformed"),
     ("schema", "schema", "without column(s) EffectiveCost")])
 def test_faults_keep_the_last_good_figures_and_are_logged_once(bucket, tmp_path, caplog, fault, reason, logged):
     source = source_for(config_for(tmp_path))
