@@ -45,7 +45,7 @@ from typing import Any
 from bench.awsproxy import HOST, REPO_ROOT, ProxyProcess
 from bench.common import machine, region_names
 
-TARGETS = {"sweep_ratio": 1.5, "scrape_median_ms": 5.0, "peak_rss_mb": 250.0, "ce_requests_per_day": 12,
+TARGETS = {"sweep_ratio": 1.5, "scrape_median_ms": 5.0, "peak_rss_mb": 250.0, "ce_requests_per_day": 6,
            "share_of_c7n_org": 1 / 3, "billing_seconds": 60.0, "billing_above_baseline_mb": 300.0}
 
 

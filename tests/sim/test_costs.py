@@ -150,15 +150,13 @@ def test_pages_and_groups_become_labelled_series(first_refresh):
 
 def test_restart_reuses_final_days(first_refresh):
     config, _, _ = first_refresh
-    queue(page({"2025-06-30": {(ACCOUNT_A, EC2): 30, (UNKNOWN, EC2): 7},
-                "2025-07-01": {(ACCOUNT_A, EC2): 40, (ACCOUNT_B, S3): 2},
-                "2025-07-02": {(ACCOUNT_A, EC2): 50, (ACCOUNT_B, S3): 3}}))
+    queue(page({"2025-07-02": {(ACCOUNT_A, EC2): 50, (ACCOUNT_B, S3): 3}}))
     restarted, _ = cost_source(config)
     before = scrape(restarted)
     assert value(before, "polo_cost_since_golden_date_usd", **acct(ACCOUNT_A)) == 135  # from the state file
     assert restarted.refresh()
-    # one request, for the restatement window only: today - 3 days .. tomorrow
-    assert requested_periods()[2:] == [("2025-06-30", "2025-07-04", None)]
+    # one request, for yesterday and today only: the rest of the window was asked today already
+    assert requested_periods()[2:] == [("2025-07-02", "2025-07-04", None)]
     assert value(scrape(restarted), "polo_cost_explorer_requests_total", operation="GetCostAndUsage") == 1
     assert cost_figures(restarted) == cost_figures_of(before)
 
@@ -266,7 +264,7 @@ def test_days_older_than_cost_explorer_keeps_are_asked_once(moto, tmp_path):
     assert not series(m, "polo_cost_golden_date_usd") and not series(m, "polo_cost_since_golden_date_usd")
     restarted, _ = cost_source(config)
     assert restarted.refresh()
-    assert starts[2:] == ["2025-06-30"]  # the window only: the horizon is remembered
+    assert starts[2:] == ["2025-07-02"]  # yesterday and today: the horizon is remembered, the window asked
 
 
 def test_changing_the_metric_starts_a_new_state(first_refresh, tmp_path):
@@ -286,7 +284,8 @@ def test_background_refresh_publishes(first_refresh):
 
 
 def test_unsettled_ranges(tmp_path):
-    """Which days a refresh buys: only unknown or not-yet-final days, and always the window."""
+    """Which days a refresh buys: unknown days, days not final yet unless asked today (the
+    restatement window once a day), and always yesterday and today."""
     store = CostStore(str(tmp_path), ACCOUNT_A, "UnblendedCost")
 
     def d(day):
@@ -295,12 +294,14 @@ def test_unsettled_ranges(tmp_path):
     today = d(20)
     assert store.unsettled(d(1), today, 3) == [(d(1), d(21))]           # nothing cached: all of it
     store.update(d(1), d(21), {}, fetched=today)                         # July 1..16 final now
-    assert store.unsettled(d(1), today, 3) == [(d(17), d(21))]          # the window: July 17..20
-    assert store.unsettled(dt.date(2025, 6, 28), today, 3) == [(dt.date(2025, 6, 28), d(1)), (d(17), d(21))]
+    assert store.unsettled(d(1), today, 3) == [(d(19), d(21))]          # 17, 18 asked today: July 19..20
+    assert store.unsettled(dt.date(2025, 6, 28), today, 3) == [(dt.date(2025, 6, 28), d(1)), (d(19), d(21))]
     store.update(d(5), d(7), {}, fetched=d(6))                           # July 5 and 6 fetched too early
-    assert store.unsettled(d(1), today, 3) == [(d(5), d(7)), (d(17), d(21))]
-    store.update(d(14), d(17), {}, fetched=d(15))                        # a run touching the window
-    assert store.unsettled(d(10), today, 3) == [(d(14), d(21))]
+    assert store.unsettled(d(1), today, 3) == [(d(5), d(7)), (d(19), d(21))]
+    store.update(d(14), d(17), {}, fetched=d(15))                        # not final either
+    assert store.unsettled(d(10), today, 3) == [(d(14), d(17)), (d(19), d(21))]
+    # the next day: July 17 is final (asked 3 days after it), 18 and 19 are asked again
+    assert store.unsettled(d(10), d(21), 3) == [(d(14), d(17)), (d(18), d(22))]
 
 
 # --- the demo's cost model behind moto's Cost Explorer ---------------------------------------
@@ -467,5 +468,7 @@ def test_requests_per_day_at_default_settings(moto, tmp_path, capsys):
     undo()
     with capsys.disabled():
         print(f"\nfirst run: {first} requests; then per refresh: {per_refresh}; a day: {sum(per_refresh)}")
-    assert per_refresh == [2, 2, 3, 2]
-    assert sum(per_refresh) <= 12
+    # the first refresh of a day asks the window (4 days, 2 pages) and the forecast; the others
+    # only yesterday and today (1 page)
+    assert per_refresh == [1, 1, 3, 1]
+    assert sum(per_refresh) <= 6

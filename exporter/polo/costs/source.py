@@ -1,7 +1,7 @@
 """The cost and budget metrics: a Source refreshing from Cost Explorer in the background.
 
-A refresh buys only what is not final yet (the restatement window, plus any days the state
-file lacks) and is all-or-nothing: on any error the last good figures stay and
+A refresh buys only what is not final yet (yesterday and today, the restatement window once a
+day, plus any days the state file lacks) and is all-or-nothing: on any error the last good figures stay and
 polo_cost_explorer_up drops to 0. The forecast is bought at most once a day.
 """
 from __future__ import annotations

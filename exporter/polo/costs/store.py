@@ -79,23 +79,26 @@ class CostStore:
 
     def unsettled(self, first: dt.date, today: dt.date, window_days: int) -> list[tuple[dt.date, dt.date]]:
         """The [start, end) ranges to fetch so that every day from `first` (or the horizon) to
-        today is known: runs of days not cached or cached before they were final, and always
-        the restatement window up to tomorrow (in the same range when the runs touch it)."""
-        window = today - dt.timedelta(days=window_days)
+        today is known: days not cached, days cached before they were final unless already
+        fetched today (the restatement window is asked once a day, AWS restates at most daily),
+        and always yesterday and today, whose figures grow during the day; runs that touch
+        are one range."""
         ranges: list[tuple[dt.date, dt.date]] = []
+        tail = today - ONE_DAY
         day = max(first, self.horizon) if self.horizon else first
-        while day < window:
+        while day < tail:
             cached = self.days.get(day)
-            if cached is None or (cached.fetched - day).days < window_days:
+            final = cached is not None and (cached.fetched - day).days >= window_days
+            if cached is None or (not final and cached.fetched < today):
                 if ranges and ranges[-1][1] == day:
                     ranges[-1] = (ranges[-1][0], day + ONE_DAY)
                 else:
                     ranges.append((day, day + ONE_DAY))
             day += ONE_DAY
         tomorrow = today + ONE_DAY
-        if ranges and ranges[-1][1] == window:
+        if ranges and ranges[-1][1] == tail:
             return ranges[:-1] + [(ranges[-1][0], tomorrow)]
-        return ranges + [(window, tomorrow)]
+        return ranges + [(tail, tomorrow)]
 
     def update(self, start: dt.date, end: dt.date, costs: dict[dt.date, dict[tuple[str, str], float]],
                fetched: dt.date) -> None:
