@@ -282,3 +282,16 @@ def test_a_reading_role_of_its_own_gets_its_own_session(moto, tmp_path):
 
 def boto_arn(session) -> str:
     return session.client("sts", region_name="us-east-1").get_caller_identity()["Arn"]
+
+
+def test_a_rewritten_current_period_is_read_alone_and_moves_the_month_on(bucket, tmp_path):
+    """The demo rewrites the current period as AWS does; the source reads that period only."""
+    source = source_for(config_for(tmp_path))
+    source.refresh()
+    later = NOW + dt.timedelta(days=1)
+    demo.rewrite_current_period(source.config, bucket, RESOURCES, later)
+    source._now = lambda: later.timestamp()
+    assert source.refresh() is True and source.counter.files == 4  # 3 periods, then July again
+    model = CostModel(source.config)
+    assert month_to_date(scrape(source))[(ACCOUNT_A, EC2)] == round(
+        sum(model.daily_cost(ACCOUNT_A, EC2, dt.date(2025, 7, d)) for d in (1, 2, 3)), 2)

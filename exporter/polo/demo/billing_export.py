@@ -15,9 +15,10 @@ import datetime as dt
 import io
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import boto3
 import pyarrow as pa
@@ -37,6 +38,7 @@ PREFIX = "exports"
 EXPORTS = {"focus": "polo-focus", "cur2": "polo-cur2"}
 TAX, DEV_CREDIT, ATTRIBUTED = 0.05, 0.02, 0.85
 RESOURCE_PERIODS = 2  # the current and previous billing period bill per resource
+REWRITE_SECONDS = 8 * 3600  # AWS refreshes the current period up to three times a day
 COMMITMENTS = {  # service -> (FOCUS category, covered share, effective rate, usage type)
     "Amazon Elastic Compute Cloud - Compute": ("Spend", 0.40, 0.72, "USE1-BoxUsage:m5.large"),
     "Amazon Relational Database Service": ("Usage", 0.50, 0.60, "USE1-InstanceUsage:db.r5.large"),
@@ -324,39 +326,58 @@ def write_period(s3, fmt: str, period: dt.date, table: pa.Table, execution: str)
                   Body=json.dumps(manifest).encode())
 
 
-def write_demo_exports(config: Config, now: dt.datetime, endpoint_url: str | None = None) -> None:
-    """Both exports of the simulated estate into the payer's demo bucket."""
+def write_demo_exports(config: Config, now: dt.datetime, endpoint_url: str | None = None) -> Callable[[], None]:
+    """Both exports of the simulated estate into the payer's demo bucket, then, as AWS does, the
+    current period rewritten every REWRITE_SECONDS (a new execution, so a new manifest) with
+    the days completed since. Returns the stop of those rewrites."""
     started = time.monotonic()
     boto = boto3.Session()
     clients = {a.id: account_client_factory(a.id, endpoint_url, boto) for a in config.accounts}
     resources = estate_resources(config, clients.__getitem__)
-    rows = write_exports(config, clients[config.costs.account or config.accounts[0].id]("s3", config.regions[0]),
-                         resources, now)
+    s3 = clients[config.costs.account or config.accounts[0].id]("s3", config.regions[0])
+    rows = write_exports(config, s3, resources, now)
     log.info("simulated billing exports: %d FOCUS line items, %d resources, in %.1fs", rows, len(resources),
              time.monotonic() - started)
+    stopped = threading.Event()
+
+    def rewrites() -> None:
+        while not stopped.wait(REWRITE_SECONDS):
+            try:
+                rewrite_current_period(config, s3, resources, dt.datetime.now(dt.timezone.utc))
+            except Exception:  # the demo goes on with the last delivery, as with a late AWS one
+                log.exception("simulated billing export: rewriting the current period failed")
+
+    threading.Thread(target=rewrites, name="polo-demo-billing", daemon=True).start()
+    return stopped.set
 
 
 def write_exports(config: Config, s3, resources: Sequence[BilledResource], now: dt.datetime) -> int:
     """Both exports, every period, into the demo bucket of `s3` (the payer's client). Returns
     the number of FOCUS line items written."""
-    model = CostModel(config)
-    today = now.date()
     try:
         s3.create_bucket(Bucket=BUCKET)
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
-    months = periods(model, today)
-    rows = 0
-    for index, period in enumerate(months):
-        end = min(next_month_start(period), today)
-        days = [period + dt.timedelta(days=n) for n in range((end - period).days)]
-        lines = line_items(model, days, resources, index >= len(months) - RESOURCE_PERIODS, config.regions[0])
-        execution = f"demo-{now:%Y%m%dT%H%M}-{period:%Y%m}"
-        focus = focus_table(lines, {a.id: a.name for a in config.accounts}, config.costs.account or "")
-        write_period(s3, "focus", period, focus, execution)
-        write_period(s3, "cur2", period, cur2_table(lines), execution)
-        rows += focus.num_rows
-    return rows
+    months = periods(CostModel(config), now.date())
+    return sum(_write_period(config, s3, resources, period, now, index >= len(months) - RESOURCE_PERIODS)
+               for index, period in enumerate(months))
+
+
+def rewrite_current_period(config: Config, s3, resources: Sequence[BilledResource], now: dt.datetime) -> int:
+    """The current billing period again, through yesterday, under a new execution id."""
+    return _write_period(config, s3, resources, month_start(now.date()), now, True)
+
+
+def _write_period(config: Config, s3, resources: Sequence[BilledResource], period: dt.date, now: dt.datetime,
+                  per_resource: bool) -> int:
+    end = min(next_month_start(period), now.date())
+    days = [period + dt.timedelta(days=n) for n in range((end - period).days)]
+    lines = line_items(CostModel(config), days, resources, per_resource, config.regions[0])
+    execution = f"demo-{now:%Y%m%dT%H%M%S}-{period:%Y%m}"
+    focus = focus_table(lines, {a.id: a.name for a in config.accounts}, config.costs.account or "")
+    write_period(s3, "focus", period, focus, execution)
+    write_period(s3, "cur2", period, cur2_table(lines), execution)
+    return focus.num_rows
 
 
 def demo_settings(config: Config) -> BillingExportSettings:

@@ -24,8 +24,9 @@ FAKE_ENVIRONMENT = {
 
 def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None) -> Callable[[], None]:
     """Fill a simulated AWS (in-process, or a moto server in this process at `endpoint_url`)
-    with the demo estate, its cleanup cases, a cost model answering every period and a Price
-    List API. Returns the undo of those last two patches on moto."""
+    with the demo estate, its cleanup cases, a cost model answering every period, a Price List
+    API and (when the config reads it) the billing exports. Returns the undo of the patches on
+    moto and of the exports' rewrites."""
     from polo.demo.actions import build_action_cases
     from polo.demo.billing_export import BUCKET, write_demo_exports
     from polo.demo.costs import install_cost_model
@@ -37,12 +38,15 @@ def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None) 
     build_estate(config.accounts, config.regions, now, endpoint_url)
     build_action_cases(config.accounts, config.regions, now, config.state_dir, endpoint_url)
     undo_cost_model = install_cost_model(config, now)
+    stop_rewrites: Callable[[], None] | None = None
     if config.billing_export is not None and config.billing_export.bucket == BUCKET:
-        write_demo_exports(config, now, endpoint_url)
+        stop_rewrites = write_demo_exports(config, now, endpoint_url)
     log.info("simulated AWS ready: %d accounts x %d regions in %.1fs",
              len(config.accounts), len(config.regions), time.monotonic() - started)
 
     def undo() -> None:
+        if stop_rewrites is not None:
+            stop_rewrites()
         undo_cost_model()
         undo_price_list()
 
