@@ -2,12 +2,16 @@
 self-metrics included, is a Source, rendered in order after each sweep or refresh."""
 from __future__ import annotations
 
+import logging
+import threading
 from typing import TYPE_CHECKING, Callable, Iterable
 
 if TYPE_CHECKING:
     from polo.config import Config
     from polo.render.exposition import Family
     from polo.model import Snapshot
+
+log = logging.getLogger(__name__)
 
 
 class Source:
@@ -34,3 +38,20 @@ class Source:
 
     def reconfigure(self, config: Config) -> None:
         """A reloaded config or a changed account list, from the next render on."""
+
+
+def refresh_forever(name: str, refresh: Callable[[], object], publish: Callable[[], None],
+                    interval: Callable[[], float], stopped: threading.Event) -> None:
+    """A daemon thread `name`: refresh, publish, wait `interval()` seconds (read each time, so a
+    reload's new interval applies), until `stopped` is set. A refresh that raises is a bug: it is
+    logged and the refreshes go on."""
+    def loop() -> None:
+        while not stopped.is_set():
+            try:
+                refresh()
+                publish()
+            except Exception:
+                log.exception("%s: refresh crashed", name)
+            stopped.wait(interval())
+
+    threading.Thread(target=loop, name=name, daemon=True).start()

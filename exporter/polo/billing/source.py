@@ -25,7 +25,7 @@ from polo.errors import error_code
 from polo.model import Resource, Snapshot
 from polo.render.exposition import Family, label_string
 from polo.render.labels import ACCOUNT_LABELS, AccountNames, identity_labels
-from polo.source import Source
+from polo.source import Source, refresh_forever
 
 log = logging.getLogger(__name__)
 COST_LABELS = ACCOUNT_LABELS + ("service", "region", "charge_category")
@@ -138,16 +138,7 @@ class BillingSource(Source):
         self.refresh()
 
     def start(self, publish: Callable[[], None]) -> None:
-        def loop():
-            while not self._stopped.is_set():
-                try:
-                    self.refresh()
-                    publish()
-                except Exception:  # a bug must not end the refreshes
-                    log.exception("billing export refresh crashed")
-                self._stopped.wait(self.settings.refresh_interval)
-
-        threading.Thread(target=loop, name="polo-billing", daemon=True).start()
+        refresh_forever("polo-billing", self.refresh, publish, lambda: self.settings.refresh_interval, self._stopped)
 
     def stop(self) -> None:
         self._stopped.set()

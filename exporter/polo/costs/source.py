@@ -19,7 +19,7 @@ from polo.costs.explorer import REQUEST_COST_USD, CostExplorer, RequestCounter
 from polo.costs.store import CostStore
 from polo.render.exposition import Family, label_string
 from polo.render.labels import ACCOUNT_LABELS, AccountNames
-from polo.source import Source
+from polo.source import Source, refresh_forever
 
 log = logging.getLogger(__name__)
 SERVICE_LABELS = ACCOUNT_LABELS + ("service",)
@@ -147,16 +147,7 @@ class CostSource(Source):
         self.refresh()
 
     def start(self, publish: Callable[[], None]) -> None:
-        def loop():
-            while not self._stopped.is_set():
-                try:
-                    self.refresh()
-                    publish()
-                except Exception:  # a bug must not end the refreshes
-                    log.exception("cost refresh crashed")
-                self._stopped.wait(self.config.costs.refresh_interval)
-
-        threading.Thread(target=loop, name="polo-costs", daemon=True).start()
+        refresh_forever("polo-costs", self.refresh, publish, lambda: self.config.costs.refresh_interval, self._stopped)
 
     def stop(self) -> None:
         self._stopped.set()
