@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from polo.billing.schema import BY_NAME, CUR2, FOCUS, SchemaError, normalise
-from polo.billing.totals import PeriodTotals, coverage_and_utilization, fold
+from polo.billing.totals import PeriodTotals, coverage_and_utilization
 from polo.config import BILLING_FORMATS
 from polo.demo import billing_export as demo
 from polo.demo.costs import SERVICES, CostModel
@@ -28,6 +28,14 @@ RESOURCES = [
     demo.BilledResource(ACCOUNT_A, "us-east-1", "arn:aws:rds:us-east-1:111111111111:db:orders", RDS, {}),
     demo.BilledResource(ACCOUNT_B, "us-east-1", "i-0ccc", EC2, {"team": "data"}),
 ]
+
+
+def fold(batches) -> PeriodTotals:
+    """Batches folded as the source folds a period's files."""
+    totals = PeriodTotals()
+    for batch in batches:
+        totals.add(batch)
+    return totals.finish()
 
 
 def lines() -> demo.Lines:

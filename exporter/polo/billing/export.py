@@ -36,6 +36,12 @@ class ManifestObject:
     delivered: float     # its LastModified
 
 
+def export_root(prefix: str, name: str) -> str:
+    """The export's folder in the bucket: '<prefix>/<name>/', or '<name>/' without a prefix."""
+    prefix = prefix.strip("/")
+    return f"{prefix}/{name}/" if prefix else f"{name}/"
+
+
 class ExportProblem(CodedError):
     """A period that cannot be read whole: the reason is a metric label."""
 
@@ -61,7 +67,7 @@ class BillingExport:
     def __init__(self, client: Any, bucket: str, prefix: str, name: str, fmt: str, scratch_dir: str,
                  counter: ReadCounter):
         self.client, self.bucket, self.name, self.format = client, bucket, name, BY_NAME[fmt]
-        self.root = f"{prefix.strip('/')}/{name}/" if prefix.strip("/") else f"{name}/"
+        self.root = export_root(prefix, name)
         self.scratch_dir, self.counter = scratch_dir, counter
 
     def manifests(self) -> dict[str, ManifestObject]:

@@ -12,15 +12,16 @@ import logging
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import ChainMap, defaultdict
+from dataclasses import replace
 from typing import Callable, Iterable
 
 from polo.aws.access import AwsAccess
 from polo.billing import budgets
-from polo.billing.export import BillingExport, ExportProblem, ReadCounter
+from polo.billing.export import BillingExport, ExportProblem, ReadCounter, export_root
 from polo.billing.store import BillingStore, Period
 from polo.billing.totals import coverage_and_utilization
-from polo.config import Account, BillingExportSettings, Config
+from polo.config import Account, Config
 from polo.errors import error_code
 from polo.model import Resource, Snapshot
 from polo.render.exposition import Family, label_string
@@ -41,8 +42,7 @@ def reader_of(config: Config) -> Account:
     account = config.account(settings.account or "")
     if account is None:
         raise ValueError(f"billing_export.account {settings.account!r} is not a configured account")
-    return Account(account.id, account.name, account.environment, settings.role_arn or account.role_arn,
-                   account.external_id)
+    return replace(account, role_arn=settings.role_arn or account.role_arn)
 
 
 def arn_tail(resource_id: str) -> str:
@@ -56,6 +56,16 @@ def month_of(day: dt.date) -> str:
     return day.strftime("%Y-%m")
 
 
+def last_complete_day(periods: dict[str, Period], today: dt.date) -> str | None:
+    """The latest day before today that the export holds, from the newest period holding one."""
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    for name in sorted(periods, reverse=True):
+        days = [key[0] for key in periods[name].totals.daily if key[0] <= yesterday]
+        if days:
+            return max(days)
+    return None
+
+
 class BillingSource(Source):
     def __init__(self, config: Config, access: AwsAccess, now: Callable[[], float] = time.time):
         self.access, self._now = access, now
@@ -66,6 +76,7 @@ class BillingSource(Source):
         self._logged = ""  # the last problem logged, so a persistent one is logged once
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._store_key: tuple | None = None
         self._apply(config)
 
     def _apply(self, config: Config) -> None:
@@ -75,10 +86,10 @@ class BillingSource(Source):
         self.names = AccountNames(config)
         keys = tuple(f"tag:{k}" for k in config.tag_labels) + tuple(
             f"cost_category:{c}" for c in settings.cost_categories)
-        store = getattr(self, "store", None)
-        if store is None or (store.path, store.keys) != (
-                BillingStore(config.state_dir, settings.name, settings.format, keys).path, keys):
-            self.store = BillingStore(config.state_dir, settings.name, settings.format, keys)
+        # another state file (state_dir, export, format) or other aggregated keys: load afresh
+        wanted = (config.state_dir, settings.name, settings.format, keys)
+        if self._store_key != wanted:
+            self.store, self._store_key = BillingStore(*wanted), wanted
             self.store.load()
 
     def reconfigure(self, config: Config) -> None:
@@ -100,7 +111,8 @@ class BillingSource(Source):
             except Exception as exc:
                 code = error_code(exc)
                 problems.append(("access_denied" if "AccessDenied" in code else "listing",
-                                 f"cannot list s3://{self.settings.bucket}/{export_root(self.settings)}: {code}"))
+                                 f"cannot list s3://{self.settings.bucket}/"
+                                 f"{export_root(self.settings.prefix, self.settings.name)}: {code}"))
                 manifests = None
             changed = False
             for period, manifest in sorted((manifests or {}).items()):
@@ -151,10 +163,16 @@ class BillingSource(Source):
         current = periods.get(month_of(today))
         families = self._resource_families(current, snapshot)  # each shard: its own resources
         if self.config.shard.index == 0:  # the organisation's totals: once
-            families += self._cost_families(periods, today) + self._commitment_families(current)
+            last_day = last_complete_day(periods, today)
+            last = periods.get(last_day[:7]) if last_day else None
+            families += self._cost_families(current, last, last_day, today)
+            families += self._budget_families([p for p in (current, last) if p is not None], today, last_day)
+            families += self._commitment_families(current)
         return families + self._health_families(periods)
 
-    def _cost_families(self, periods: dict[str, Period], today: dt.date) -> list[Family]:
+    def _cost_families(self, current: Period | None, last: Period | None, last_day: str | None,
+                       today: dt.date) -> list[Family]:
+        """The last complete day (from the period holding it) and this month (the current one)."""
         daily = {kind: Family(f"polo_{kind}_cost_usd", "gauge",
                               f"{kind.capitalize()} cost of the export's last complete day (UTC) by account, "
                               "service, region and charge category.") for kind in ("billed", "effective")}
@@ -168,17 +186,13 @@ class BillingSource(Source):
                             "cost category (kind cost_category); tag_value empty: untagged.")
         allocation_daily = Family("polo_cost_allocation_daily_usd", "gauge",
                                   "Billed cost of the export's last complete day by tag or cost category.")
-        this_month, yesterday = month_of(today), (today - dt.timedelta(days=1)).isoformat()
-        current = periods.get(this_month)
-        days = sorted({key[0] for p in periods.values() for key in p.totals.daily if key[0] <= yesterday})
-        last_day = days[-1] if days else None
+        yesterday = (today - dt.timedelta(days=1)).isoformat()
         month_sums: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0])
         day_sums: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for period in periods.values():
-            for (day, account, service, region, charge), pair in period.totals.daily.items():
-                key = (account, service, region, charge)
+        if last is not None:
+            for (day, account, service, region, charge), pair in last.totals.daily.items():
                 if day == last_day:
-                    _add(day_sums[key], pair)
+                    _add(day_sums[(account, service, region, charge)], pair)
         if current is not None:
             for (day, account, service, region, charge), pair in current.totals.daily.items():
                 if day <= yesterday:
@@ -192,7 +206,7 @@ class BillingSource(Source):
             last_day_family.add("", dt.datetime.fromisoformat(last_day).replace(tzinfo=dt.timezone.utc).timestamp())
         alloc_month: dict[tuple[str, str, str], float] = defaultdict(float)
         alloc_day: dict[tuple[str, str, str], float] = defaultdict(float)
-        for period in periods.values():
+        for period in {id(p): p for p in (current, last) if p is not None}.values():
             for (day, _account, kind, tag_key, value), (billed, _effective) in period.totals.allocation.items():
                 if day == last_day:
                     alloc_day[(kind, tag_key, value)] += billed
@@ -202,14 +216,11 @@ class BillingSource(Source):
             for labels_of, usd in sorted(alloc.items()):
                 family.add(label_string(ALLOCATION_LABELS, labels_of), round(usd, 6))
         return [daily["billed"], daily["effective"], mtd["billed"], mtd["effective"], last_day_family,
-                allocation, allocation_daily] + self._budget_families(periods, today, last_day)
+                allocation, allocation_daily]
 
-    def _budget_families(self, periods: dict[str, Period], today: dt.date, last_day: str | None) -> list[Family]:
-        daily: dict = {}
-        allocation: dict = {}
-        for period in periods.values():
-            daily.update(period.totals.daily)
-            allocation.update(period.totals.allocation)
+    def _budget_families(self, periods: list[Period], today: dt.date, last_day: str | None) -> list[Family]:
+        daily = ChainMap(*(p.totals.daily for p in periods))
+        allocation = ChainMap(*(p.totals.allocation for p in periods))
         target = Family("polo_budget_target_usd", "gauge",
                         "Monthly target of each budget (organisation: budget.monthly_target_usd).")
         to_date = Family("polo_budget_spend_month_to_date_usd", "gauge",
@@ -230,13 +241,11 @@ class BillingSource(Source):
         """Billed cost per account on the golden date, None when no period held reaches it."""
         golden = self.config.budget.golden_date.isoformat()
         period = self.store.periods.get(golden[:7])
-        if period is None or not any(key[0] == golden for key in period.totals.daily):
-            return None
         costs: dict[str, float] = defaultdict(float)
-        for (day, account, *_), (billed, _effective) in period.totals.daily.items():
+        for (day, account, *_), (billed, _effective) in period.totals.daily.items() if period else ():
             if day == golden:
                 costs[account] += billed
-        return dict(costs)
+        return dict(costs) or None
 
     def _resource_families(self, current: Period | None, snapshot: Snapshot | None) -> list[Family]:
         billed = Family("polo_resource_billed_cost_usd", "gauge",
@@ -323,11 +332,6 @@ class BillingSource(Source):
                                 "Billing state file problems by reason: missing, corrupt (re-read) or write.",
                                 "reason", self.store.errors)
         return [up, last, delivered, held, rows, files, size, lines, errors, state]
-
-
-def export_root(settings: BillingExportSettings) -> str:
-    prefix = settings.prefix.strip("/")
-    return f"{prefix}/{settings.name}/" if prefix else f"{settings.name}/"
 
 
 def _add(pair: list[float], more: list[float]) -> None:

@@ -9,7 +9,6 @@ objects (docs/benchmarks.md).
 """
 from __future__ import annotations
 
-import math
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,12 +18,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from polo.billing.schema import COMMITMENT_TYPES, ELIGIBLE_USAGE, ON_DEMAND
+from polo.costs.store import cost_figure
 
 DailyKey = tuple[str, str, str, str, str]      # day, account_id, service, region, charge_category
 AllocationKey = tuple[str, str, str, str, str]  # day, account_id, kind (tag or cost_category), key, value
 CommitmentKey = tuple[str, str, str]           # account_id, commitment type, measure
 MEASURES = ("used", "unused", "eligible_on_demand")
-MAX_USD = 1e12  # a larger figure in the state file is corruption
 COMPACT_ROWS = 1_000_000  # partial per-resource sums are merged once they hold this many rows
 COSTS = [("billed", "sum"), ("effective", "sum")]
 
@@ -102,13 +101,13 @@ class PeriodTotals:
             for entry in raw[name]:
                 if len(entry) != width + 2 or not all(isinstance(k, str) for k in entry[:width]):
                     raise ValueError(f"malformed entry {entry!r:.80}")
-                target[tuple(entry[:width])] = [usd(entry[width]), usd(entry[width + 1])]
+                target[tuple(entry[:width])] = [cost_figure(entry[width]), cost_figure(entry[width + 1])]
         for account, ids in raw["resources"].items():
-            totals.resources[sys.intern(str(account))] = {str(k): usd(v) for k, v in ids.items()}
+            totals.resources[sys.intern(str(account))] = {str(k): cost_figure(v) for k, v in ids.items()}
         for entry in raw["commitments"]:
             if len(entry) != 4 or entry[2] not in MEASURES:
                 raise ValueError(f"malformed commitment {entry!r:.80}")
-            totals.commitments[(entry[0], entry[1], entry[2])] = usd(entry[3])
+            totals.commitments[(entry[0], entry[1], entry[2])] = cost_figure(entry[3])
         return totals
 
 
@@ -137,33 +136,17 @@ def _add(pair: list[float], billed: float, effective: float) -> None:
     pair[1] += effective
 
 
-def usd(value: object) -> float:
-    number = float(value)  # type: ignore[arg-type]
-    if not math.isfinite(number) or abs(number) > MAX_USD:
-        raise ValueError(f"implausible cost figure {number}")
-    return number
-
-
-def fold(batches: Iterable[pa.Table]) -> PeriodTotals:
-    totals = PeriodTotals()
-    for batch in batches:
-        totals.add(batch)
-    return totals.finish()
-
-
 def ratio(part: float, whole: float) -> float | None:
     return part / whole if whole > 0 else None
 
 
-def coverage_and_utilization(commitments: dict[CommitmentKey, float], accounts: Sequence[str] | None = None
+def coverage_and_utilization(commitments: dict[CommitmentKey, float]
                              ) -> dict[tuple[str, str], tuple[float | None, float | None, float]]:
     """(account_id, commitment type) -> (coverage, utilization, eligible on-demand usd).
     Coverage: covered usage over covered plus eligible on-demand usage; utilization: used
     commitment over used plus unused. None where the denominator is zero."""
-    keys = {(a, k) for a, k, _ in commitments} if accounts is None else {
-        (a, k) for a in accounts for k in COMMITMENT_TYPES}
     result = {}
-    for account, kind in sorted(keys):
+    for account, kind in sorted({(a, k) for a, k, _ in commitments}):
         used = commitments.get((account, kind, "used"), 0.0)
         unused = commitments.get((account, kind, "unused"), 0.0)
         eligible = commitments.get((account, kind, "eligible_on_demand"), 0.0)
