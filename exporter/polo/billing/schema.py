@@ -17,10 +17,8 @@ from typing import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-FORMATS = ("focus", "cur2")
 SAVINGS_PLAN, RESERVED_INSTANCE = "savings_plan", "reserved_instance"
 COMMITMENT_TYPES = (SAVINGS_PLAN, RESERVED_INSTANCE)
-CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 ON_DEMAND, COMMITTED, OTHER = "on_demand", "committed", "other"
 # Usage a commitment could cover, by usage type (AWS prefixes a region code: "USE1-BoxUsage:m5.large").
 ELIGIBLE_USAGE = {
@@ -28,8 +26,6 @@ ELIGIBLE_USAGE = {
     RESERVED_INSTANCE: re.compile(r"(^|-)(BoxUsage|InstanceUsage:db\.|Multi-AZUsage:db\.|NodeUsage:cache\."
                                   r"|ESInstance:|Node:)"),
 }
-LINE_COLUMNS = ("day", "account_id", "service", "region", "charge_category", "billed", "effective",
-                "resource_id", "usage_type", "pricing", "commitment_type", "commitment_status")
 
 
 class SchemaError(Exception):
@@ -120,8 +116,12 @@ def _first_json(text: str, candidates: Sequence[str]) -> str:
     return next((str(mapping[k]) for k in candidates if mapping.get(k) not in (None, "")), "")
 
 
-def _pick(condition: pa.Array, when_true: object, when_false: pa.Array | object) -> pa.Array:
-    return pc.if_else(condition, when_true, when_false)
+def _first(cases: Sequence[tuple[pa.Array, object]], otherwise: object) -> pa.Array:
+    """Row by row, the value of the first case whose condition holds, else `otherwise`."""
+    result = otherwise
+    for condition, value in reversed(cases):
+        result = pc.if_else(condition, value, result)
+    return result  # at least one case, so an array
 
 
 def tag_columns(table: pa.Table, fmt: Format, tag_keys: Sequence[str],
@@ -141,7 +141,9 @@ def tag_columns(table: pa.Table, fmt: Format, tag_keys: Sequence[str],
 
 def normalise(table: pa.Table, fmt: Format, tag_keys: Sequence[str] = (),
               cost_categories: Sequence[str] = ()) -> pa.Table:
-    """The LINE_COLUMNS (and tag columns) of one batch of line items in format `fmt`."""
+    """One batch of line items in format `fmt` as the line columns (day, account_id, service,
+    region, charge_category, billed, effective, resource_id, usage_type, pricing,
+    commitment_type, commitment_status) and the tag columns."""
     try:
         line = _focus(table) if fmt is FOCUS else _cur2(table)
         line.update(tag_columns(table, fmt, tag_keys, cost_categories))
@@ -160,10 +162,10 @@ def _focus(t: pa.Table) -> dict[str, pa.Array]:
         "charge_category": _text(t["ChargeCategory"]), "billed": _number(t["BilledCost"]),
         "effective": _number(t["EffectiveCost"]), "resource_id": _text(t["ResourceId"]), "usage_type": usage_type,
         # FOCUS 1.0 says Standard, Committed, Dynamic, Other (pre-1.0 drafts: On-Demand, Commitment-Based)
-        "pricing": _pick(pc.is_in(pricing, pa.array(["Standard", "On-Demand"])), ON_DEMAND,
-                         _pick(pc.is_in(pricing, pa.array(["Committed", "Commitment-Based"])), COMMITTED, OTHER)),
-        "commitment_type": _pick(pc.equal(category, "Spend"), SAVINGS_PLAN,
-                                 _pick(pc.equal(category, "Usage"), RESERVED_INSTANCE, "")),
+        "pricing": _first([(pc.is_in(pricing, pa.array(["Standard", "On-Demand"])), ON_DEMAND),
+                           (pc.is_in(pricing, pa.array(["Committed", "Commitment-Based"])), COMMITTED)], OTHER),
+        "commitment_type": _first([(pc.equal(category, "Spend"), SAVINGS_PLAN),
+                                   (pc.equal(category, "Usage"), RESERVED_INSTANCE)], ""),
         "commitment_status": pc.utf8_lower(_text(t["CommitmentDiscountStatus"])),
     }
 
@@ -179,12 +181,10 @@ def _cur2(t: pa.Table) -> dict[str, pa.Array]:
                                                 _number(t["savings_plan_used_commitment"])), 0.0)
     ri_unused = pc.add(_number(t["reservation_unused_amortized_upfront_fee_for_billing_period"]),
                        _number(t["reservation_unused_recurring_fee"]))
-    effective = _pick(of("SavingsPlanCoveredUsage"), _number(t["savings_plan_savings_plan_effective_cost"]),
-                      _pick(of("DiscountedUsage"), _number(t["reservation_effective_cost"]),
-                            _pick(of("SavingsPlanRecurringFee"), sp_unused,
-                                  _pick(of("RIFee"), ri_unused,
-                                        _pick(of("SavingsPlanNegation", "SavingsPlanUpfrontFee"), 0.0,
-                                              unblended)))))
+    effective = _first([(of("SavingsPlanCoveredUsage"), _number(t["savings_plan_savings_plan_effective_cost"])),
+                        (of("DiscountedUsage"), _number(t["reservation_effective_cost"])),
+                        (of("SavingsPlanRecurringFee"), sp_unused), (of("RIFee"), ri_unused),
+                        (of("SavingsPlanNegation", "SavingsPlanUpfrontFee"), 0.0)], unblended)
     service = _text(t["line_item_product_code"])
     if "product" in t.column_names and pa.types.is_map(t["product"].type):
         service = pc.if_else(pc.equal(name := _lookup(t["product"], ["product_name"]), ""), service, name)
@@ -196,9 +196,9 @@ def _cur2(t: pa.Table) -> dict[str, pa.Array]:
         "service": service, "region": _text(t["product_region_code"]), "charge_category": charge,
         "billed": unblended, "effective": effective, "resource_id": _text(t["line_item_resource_id"]),
         "usage_type": _text(t["line_item_usage_type"]),
-        "pricing": _pick(covered, COMMITTED, _pick(pc.and_(of("Usage"), pc.equal(_text(t["pricing_term"]),
-                                                                                "OnDemand")), ON_DEMAND, OTHER)),
-        "commitment_type": _pick(of("SavingsPlanCoveredUsage", "SavingsPlanRecurringFee"), SAVINGS_PLAN,
-                                 _pick(of("DiscountedUsage", "RIFee"), RESERVED_INSTANCE, "")),
-        "commitment_status": _pick(covered, "used", _pick(of("SavingsPlanRecurringFee", "RIFee"), "unused", "")),
+        "pricing": _first([(covered, COMMITTED),
+                           (pc.and_(of("Usage"), pc.equal(_text(t["pricing_term"]), "OnDemand")), ON_DEMAND)], OTHER),
+        "commitment_type": _first([(of("SavingsPlanCoveredUsage", "SavingsPlanRecurringFee"), SAVINGS_PLAN),
+                                   (of("DiscountedUsage", "RIFee"), RESERVED_INSTANCE)], ""),
+        "commitment_status": _first([(covered, "used"), (of("SavingsPlanRecurringFee", "RIFee"), "unused")], ""),
     }

@@ -28,7 +28,7 @@ from polo.collectors import RESOURCE_TYPES
 from polo.collectors.base import CollectContext
 from polo.config import BillingExportSettings, Config
 from polo.costs.budget import month_start, next_month_start
-from polo.demo.costs import SERVICES, CostModel, _unit
+from polo.demo.costs import SERVICES, CostModel, unit
 from polo.demo.estate import account_client_factory
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def line_items(model: CostModel, days: Iterable[dt.date], resources: Sequence[Bi
                               kind="Credit")
                 usage = total - tax - credit
                 owners = by_service.get((account_id, service), []) if per_resource else []
-                weights = [0.5 + _unit("bill", r.resource_id) for r in owners]
+                weights = [0.5 + unit("bill", r.resource_id) for r in owners]
                 shares: list[tuple[BilledResource | None, float]] = [
                     (r, usage * ATTRIBUTED * w / sum(weights)) for r, w in zip(owners, weights)]
                 shares.append((None, usage - sum(usd for _, usd in shares)))

@@ -61,7 +61,7 @@ class ValidationError(Exception):
     """Raised as moto's JsonRESTError ValidationException by the installed handlers."""
 
 
-def _unit(*parts: object) -> float:
+def unit(*parts: object) -> float:
     """A deterministic number in [0, 1) from the parts."""
     digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2 ** 64
@@ -72,7 +72,7 @@ class CostModel:
         self.accounts = {a.id: a for a in config.accounts}
         self.golden = config.budget.golden_date
         base = daily_target(config.budget.monthly_target_usd) * 0.88
-        weights = {a.id: (3.0 if a.environment == "prod" else 1.0) * (0.6 + 0.8 * _unit("weight", a.id))
+        weights = {a.id: (3.0 if a.environment == "prod" else 1.0) * (0.6 + 0.8 * unit("weight", a.id))
                    for a in config.accounts}
         total = sum(weights.values())
         self.base = {account_id: base * weight / total for account_id, weight in weights.items()}
@@ -90,7 +90,7 @@ class CostModel:
             usd *= OVERSHARE_FACTOR
         if account_id == self.spike_account and service == SPIKE_SERVICE and age == SPIKE_AFTER_DAYS:
             usd *= SPIKE_FACTOR
-        return usd * (0.94 + 0.12 * _unit(account_id, service, day))
+        return usd * (0.94 + 0.12 * unit(account_id, service, day))
 
     def cost_as_seen(self, account_id: str, service: str, day: dt.date, now: dt.datetime) -> float:
         """What Cost Explorer would show at `now`: today only so far, nothing for the future."""
