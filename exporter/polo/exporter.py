@@ -321,19 +321,24 @@ class Exporter:
             self.reload()
 
     def stop(self, timeout: float = 5.0) -> bool:
-        """Stop sweeping: a running sweep is cancelled (its in-flight calls abandoned, nothing
-        half-published). True if the sweeper ended within `timeout` seconds and left no call
-        running (the thread pool's exit hook would wait for one)."""
+        """Stop sweeping and refreshing: a running sweep is cancelled (its in-flight calls
+        abandoned, nothing half-published). True if the sweeper and every source's thread ended
+        within `timeout` seconds and left no call running: the thread pool's exit hook would wait
+        for one, and a thread still inside pyarrow when the interpreter exits aborts it."""
+        deadline = time.monotonic() + timeout
         self._stop.set()
         self._wake.set()
         self._reload_requested.set()
         self.sweeper.cancel()
         for source in self.sources:
             source.stop()
+        finished = True
         if self._thread is not None:
             self._thread.join(timeout)
-            return not self._thread.is_alive() and not self.sweeper.abandoned
-        return True
+            finished = not self._thread.is_alive() and not self.sweeper.abandoned
+        for source in self.sources:
+            finished = source.stop(deadline - time.monotonic()) and finished
+        return finished
 
     def _loop(self) -> None:
         while not self._stop.is_set():

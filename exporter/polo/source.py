@@ -33,15 +33,17 @@ class Source:
     def run_once(self) -> None:
         """Do that work once, synchronously, for --once."""
 
-    def stop(self) -> None:
-        """End the background work: a reload no longer wants this source."""
+    def stop(self, timeout: float = 0.0) -> bool:
+        """End the background work (a reload no longer wants this source, or the program is
+        stopping); True when none is left running after waiting up to `timeout` seconds."""
+        return True
 
     def reconfigure(self, config: Config) -> None:
         """A reloaded config or a changed account list, from the next render on."""
 
 
 def refresh_forever(name: str, refresh: Callable[[], object], publish: Callable[[], None],
-                    interval: Callable[[], float], stopped: threading.Event) -> None:
+                    interval: Callable[[], float], stopped: threading.Event) -> threading.Thread:
     """A daemon thread `name`: refresh, publish, wait `interval()` seconds (read each time, so a
     reload's new interval applies), until `stopped` is set. A refresh that raises is a bug: it is
     logged and the refreshes go on."""
@@ -54,4 +56,13 @@ def refresh_forever(name: str, refresh: Callable[[], object], publish: Callable[
                 log.exception("%s: refresh crashed", name)
             stopped.wait(interval())
 
-    threading.Thread(target=loop, name=name, daemon=True).start()
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def ended(thread: threading.Thread | None, timeout: float) -> bool:
+    """Whether a source's thread (None: never started) has ended, waiting up to `timeout`."""
+    if thread is not None:
+        thread.join(max(timeout, 0.0))
+    return thread is None or not thread.is_alive()

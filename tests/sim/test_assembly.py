@@ -1,6 +1,7 @@
 """The exporter is assembled from a config in one place, at start and at every reload: every
 setting applies on reload, Cost Explorer and the Price List included, and the AWS access the
 sources were built with follows the new AWS settings in place."""
+import threading
 from dataclasses import replace
 
 import yaml
@@ -10,6 +11,7 @@ from polo.config import load_config
 from polo.costs.source import CostSource
 from polo.exporter import Exporter
 from polo.prices.price_list_source import PriceListSource
+from polo.source import Source, ended
 
 KEY = ("us-east-1", "nat_gateway_hourly")
 
@@ -75,3 +77,34 @@ def test_new_aws_settings_reach_the_access_every_source_holds(tmp_path):
     assert (access.home_region, access.settings.endpoint_url, access.client_config.read_timeout) == (
         "eu-west-1", "http://127.0.0.1:1", 7)
     assert replace(exporter.config.aws) == access.settings
+
+
+class Busy(Source):
+    """A source whose background refresh is still running (as inside a long fold)."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.thread = threading.Thread(target=self.release.wait, daemon=True)
+
+    def families(self, snapshot):
+        return ()
+
+    def start(self, publish):
+        self.thread.start()
+
+    def stop(self, timeout=0.0):
+        return ended(self.thread, timeout)
+
+
+def test_stop_is_finished_only_when_every_sources_thread_has_ended(tmp_path):
+    """The CLI exits at once (os._exit) unless stop() says all is finished; a source's thread
+    left inside pyarrow at interpreter exit aborted the process in a drill."""
+    path = tmp_path / "polo.yml"
+    write(path, tmp_path, costs={"enabled": False}, pricing={"price_list": False})
+    exporter = Exporter(load_config(path))
+    busy = Busy()
+    exporter.sources.append(busy)
+    busy.start(exporter.publish)
+    assert exporter.stop(timeout=0.2) is False
+    busy.release.set()
+    assert exporter.stop(timeout=5) is True

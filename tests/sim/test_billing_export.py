@@ -295,3 +295,25 @@ def test_a_rewritten_current_period_is_read_alone_and_moves_the_month_on(bucket,
     model = CostModel(source.config)
     assert month_to_date(scrape(source))[(ACCOUNT_A, EC2)] == round(
         sum(model.daily_cost(ACCOUNT_A, EC2, dt.date(2025, 7, d)) for d in (1, 2, 3)), 2)
+
+
+def test_stopping_abandons_the_fold_at_the_next_slice_and_keeps_what_was_read(bucket, tmp_path):
+    """A thread still inside pyarrow when the interpreter exits aborts the process (a drill's
+    SIGTERM met one): a stop must end the refresh promptly, not after the whole export."""
+    source = source_for(config_for(tmp_path))
+    data_files = []
+
+    def stop_on_the_second_data_file(params, **_):
+        if "/data/" in params["Key"]:
+            data_files.append(params["Key"])
+            if len(data_files) == 2:
+                source.stop()
+
+    client = source.access.client(source.config.accounts[0], "s3", "us-east-1")
+    client.meta.events.register("provide-client-params.s3.GetObject", stop_on_the_second_data_file)
+    assert source.refresh() is False
+    assert len(data_files) == 2 and list(source.store.periods) == ["2025-05"]
+    assert source.up is None and source.errors == dict.fromkeys(source.errors, 0)
+
+    again = source_for(config_for(tmp_path))  # the next start reads only the rest
+    assert again.refresh() is True and again.counter.files == len(again.store.periods) - 1

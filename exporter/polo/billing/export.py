@@ -46,6 +46,10 @@ class ExportProblem(CodedError):
     """A period that cannot be read whole: the reason is a metric label."""
 
 
+class ReadStopped(Exception):
+    """The program is stopping: the period's fold was abandoned between two slices."""
+
+
 class ReadCounter:
     """What reading the export cost: data files, bytes and rows read."""
 
@@ -65,10 +69,10 @@ class BillingExport:
     """One export's objects, read with `client` (an S3 client allowed to read the bucket)."""
 
     def __init__(self, client: Any, bucket: str, prefix: str, name: str, fmt: str, scratch_dir: str,
-                 counter: ReadCounter):
+                 counter: ReadCounter, stopped: threading.Event | None = None):
         self.client, self.bucket, self.name, self.format = client, bucket, name, BY_NAME[fmt]
         self.root = export_root(prefix, name)
-        self.scratch_dir, self.counter = scratch_dir, counter
+        self.scratch_dir, self.counter, self.stopped = scratch_dir, counter, stopped
 
     def manifests(self) -> dict[str, ManifestObject]:
         """period -> its manifest; raises on any listing error (nothing is believed then)."""
@@ -126,7 +130,8 @@ class BillingExport:
             scratch.flush()
             self.counter.add(files=1, size=scratch.tell())
             try:
-                self.counter.add(rows=fold_parquet(scratch.name, self.format, totals, tag_keys, cost_categories))
+                self.counter.add(rows=fold_parquet(scratch.name, self.format, totals, tag_keys, cost_categories,
+                                                           self.stopped))
             except SchemaError as exc:
                 raise ExportProblem("schema", f"{key}: {exc}") from exc
             except (pa.ArrowException, OSError) as exc:
@@ -145,15 +150,19 @@ def use_jemalloc() -> None:
 
 
 def fold_parquet(path: str, fmt: Format, totals: PeriodTotals, tag_keys: Sequence[str] = (),
-                 cost_categories: Sequence[str] = ()) -> int:
+                 cost_categories: Sequence[str] = (), stopped: threading.Event | None = None) -> int:
     """Fold one Parquet file into `totals`, only the columns `fmt` needs, a row group at a time
     and each in slices of BATCH_ROWS, so that the intermediate arrays stay small whatever the
-    size of AWS's row groups; returns its rows. (bench/billing.py measures this.)"""
+    size of AWS's row groups; returns its rows. (bench/billing.py measures this.) Once `stopped`
+    is set it raises ReadStopped at the next slice: a thread still inside pyarrow when the
+    interpreter exits aborts the process."""
     use_jemalloc()
     parquet = pq.ParquetFile(path, pre_buffer=False)  # pre-buffered row groups stayed allocated
     columns = fmt.needed(parquet.schema_arrow.names, bool(tag_keys), bool(cost_categories))
     rows = 0
     for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns, use_threads=False):
+        if stopped is not None and stopped.is_set():
+            raise ReadStopped(path)
         totals.add(normalise(pa.Table.from_batches([batch]), fmt, tag_keys, cost_categories))
         rows += batch.num_rows
     return rows

@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 
 from polo.aws.access import AwsAccess
 from polo.billing import budgets
-from polo.billing.export import BillingExport, ExportProblem, ReadCounter, export_root
+from polo.billing.export import BillingExport, ExportProblem, ReadCounter, ReadStopped, export_root
 from polo.billing.store import BillingStore, Period
 from polo.billing.totals import coverage_and_utilization
 from polo.config import Account, Config
@@ -26,7 +26,7 @@ from polo.errors import error_code
 from polo.model import Resource, Snapshot
 from polo.render.exposition import Family, label_string
 from polo.render.labels import ACCOUNT_LABELS, AccountNames, identity_labels
-from polo.source import Source, refresh_forever
+from polo.source import Source, ended, refresh_forever
 
 log = logging.getLogger(__name__)
 COST_LABELS = ACCOUNT_LABELS + ("service", "region", "charge_category")
@@ -76,6 +76,7 @@ class BillingSource(Source):
         self._logged = ""  # the last problem logged, so a persistent one is logged once
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
         self._store_key: tuple | None = None
         self._apply(config)
 
@@ -99,7 +100,8 @@ class BillingSource(Source):
     def _export(self) -> BillingExport:
         client = self.access.client(reader_of(self.config), "s3", self.settings.region)
         return BillingExport(client, self.settings.bucket, self.settings.prefix, self.settings.name,
-                             self.settings.format, os.path.join(self.config.state_dir, "scratch"), self.counter)
+                             self.settings.format, os.path.join(self.config.state_dir, "scratch"), self.counter,
+                             self._stopped)
 
     def refresh(self) -> bool:
         """Read every period whose manifest changed; True when nothing failed."""
@@ -119,9 +121,13 @@ class BillingSource(Source):
                 held = self.store.periods.get(period)
                 if held is not None and held.fingerprint == manifest.fingerprint:
                     continue
+                if self._stopped.is_set():
+                    break
                 try:
                     totals = export.read_period(manifest, tuple(self.config.tag_labels),
                                                 tuple(self.settings.cost_categories))
+                except ReadStopped:  # the periods read so far are kept, the rest read at next start
+                    break
                 except ExportProblem as exc:
                     problems.append((exc.code, f"billing period {period}: {exc}"))
                     continue
@@ -135,6 +141,8 @@ class BillingSource(Source):
                 log.info("billing export %s: period %s read (%d line items)", self.settings.name, period, totals.rows)
             if changed:
                 self.store.save()
+            if self._stopped.is_set():
+                return False  # stopping: no verdict on a refresh cut short
             for reason, _ in problems:
                 self.errors[reason] += 1
             message = "; ".join(text for _, text in problems)
@@ -150,10 +158,12 @@ class BillingSource(Source):
         self.refresh()
 
     def start(self, publish: Callable[[], None]) -> None:
-        refresh_forever("polo-billing", self.refresh, publish, lambda: self.settings.refresh_interval, self._stopped)
+        self._thread = refresh_forever("polo-billing", self.refresh, publish, lambda: self.settings.refresh_interval,
+                                       self._stopped)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 0.0) -> bool:
         self._stopped.set()
+        return ended(self._thread, timeout)
 
     # --- rendering ----------------------------------------------------------------------------
 

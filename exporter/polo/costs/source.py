@@ -19,7 +19,7 @@ from polo.costs.explorer import REQUEST_COST_USD, CostExplorer, RequestCounter
 from polo.costs.store import CostStore
 from polo.render.exposition import Family, label_string
 from polo.render.labels import ACCOUNT_LABELS, AccountNames
-from polo.source import Source, refresh_forever
+from polo.source import Source, ended, refresh_forever
 
 log = logging.getLogger(__name__)
 SERVICE_LABELS = ACCOUNT_LABELS + ("service",)
@@ -55,6 +55,7 @@ class CostSource(Source):
         self.last_error = ""
         self._refresh_lock = threading.Lock()
         self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
         self._view = self._summarise(now().date()) if self.store.days else None
 
     def reconfigure(self, config: Config) -> None:
@@ -147,10 +148,12 @@ class CostSource(Source):
         self.refresh()
 
     def start(self, publish: Callable[[], None]) -> None:
-        refresh_forever("polo-costs", self.refresh, publish, lambda: self.config.costs.refresh_interval, self._stopped)
+        self._thread = refresh_forever("polo-costs", self.refresh, publish, lambda: self.config.costs.refresh_interval,
+                                       self._stopped)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 0.0) -> bool:
         self._stopped.set()
+        return ended(self._thread, timeout)
 
     def _account(self, account_id: str) -> str:
         return label_string(ACCOUNT_LABELS, (account_id,) + self.names(account_id))

@@ -28,7 +28,7 @@ from polo.render.exposition import Family
 from polo.model import Snapshot
 from polo.prices.price_list import parse_items, price_from, query_for
 from polo.prices.pricing import PriceKey, PriceTable
-from polo.source import Source
+from polo.source import Source, ended
 
 log = logging.getLogger(__name__)
 
@@ -294,8 +294,9 @@ class PriceListSource(Source):
         self._thread = threading.Thread(target=loop, name="polo-price-list", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 0.0) -> bool:
         self._stopped.set()
         self._wake.set()
         with self._lock:
             self._prices.clear()
+        return ended(self._thread, timeout)
