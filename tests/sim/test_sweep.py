@@ -286,3 +286,18 @@ def test_credentials_come_from_botocores_own_assume_role_fetcher(moto):
     credentials = exporter.access.session(config.account(ACCOUNT_A)).get_credentials()
     assert isinstance(credentials, DeferredRefreshableCredentials)
     assert credentials.method == "polo-assume-role" and credentials.get_frozen_credentials().token
+
+
+def test_clients_of_a_service_share_their_methods_and_keep_their_own_credentials(moto):
+    """botocore builds every client's methods afresh (about 1 MB per EC2 client, one per account
+    and region); Polo's clients of one service share the first one's, and still call AWS as
+    their own account."""
+    config = make_config(accounts=(ACCOUNT_A, ACCOUNT_B), regions=("us-east-1", "eu-west-1"))
+    access = AwsAccess(config.aws, home_region="us-east-1")
+    clients = [access.client(config.account(account), "ec2", region)
+               for account in (ACCOUNT_A, ACCOUNT_B) for region in ("us-east-1", "eu-west-1")]
+    assert len({type(client) for client in clients}) == 4  # each its own class and meta
+    assert len({type(client).describe_volumes for client in clients}) == 1
+    run_instances(ACCOUNT_B, 1, "eu-west-1")
+    found = [len(client.describe_instances()["Reservations"]) for client in clients]
+    assert found == [0, 0, 0, 1]

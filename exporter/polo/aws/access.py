@@ -68,6 +68,7 @@ class AwsAccess:
         # Clients are created one at a time: the first clients of a service, created at once by
         # many sweep threads, would each parse its model (tens of MB for EC2) before one is cached.
         self._create_lock = threading.Lock()
+        self._client_methods: dict[str, dict[str, Any]] = {}  # by creating-client-class event
         self._configured: tuple[AwsSettings, str, int] | None = None
         self.reconfigure(settings, home_region, max_pool_connections)
 
@@ -138,10 +139,21 @@ class AwsAccess:
                 core = botocore.session.get_session()
                 core.register_component("data_loader", self._loader)
                 core.register_component("credential_provider", CredentialResolver([_Fixed(credentials)]))
+                core.register("creating-client-class", self._share_client_methods)
                 self.stats.attach(core.register, account.id)
                 session = boto3.Session(botocore_session=core)
                 self._sessions[(account.id, account.role_arn)] = session
             return session
+
+    def _share_client_methods(self, class_attributes: dict[str, Any], event_name: str, **_) -> None:
+        """botocore builds a class per client, with a method, a docstring and an operation model
+        for every operation of the service (EC2 has hundreds): about 1 MB per EC2 client, and an
+        estate has one per account and region. The methods only name their operation, so every
+        client of a service gets the first one's (the class itself stays its own); runs under
+        _create_lock, through botocore's documented class-creation event."""
+        first = self._client_methods.setdefault(event_name, dict(class_attributes))
+        for name in class_attributes.keys() & first.keys():
+            class_attributes[name] = first[name]
 
     def forget(self, account: Account) -> None:
         """Drop the account's sessions and clients: after its role failed, assume it afresh."""
