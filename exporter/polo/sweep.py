@@ -61,6 +61,10 @@ class Sweeper:
         return sorted(tasks, key=lambda task: task.region != GLOBAL)  # stable: config order otherwise
 
     def run(self) -> SweepOutcome:
+        """At most workers / per_region_workers account-regions are swept at a time, each with its
+        own slots, so the clients alive at once are bounded by the pool, not the estate: in a
+        large estate (more account-regions than sweep.kept_client_regions) an account-region's
+        clients are dropped once its tasks are done, and made again next sweep."""
         started = time.monotonic()
         self._assume_failures = {}
         tasks = [task for account in self._accounts.values() for task in self.tasks_for(account)]
@@ -71,6 +75,10 @@ class Sweeper:
                 if own:
                     queues[(account_id, region)] = deque(own)
         total = sum(len(q) for q in queues.values())
+        keep_clients = sum(1 for _, region in queues if region != GLOBAL) <= self.config.sweep.kept_client_regions
+        waiting = deque(queues)  # account-regions not started yet
+        in_flight: dict[tuple[str, str], int] = {}
+        concurrent_regions = max(1, self.config.sweep.workers // self.config.sweep.per_region_workers)
         results: list[TaskResult] = []
         all_done = threading.Event()
         if total == 0:
@@ -78,9 +86,17 @@ class Sweeper:
 
         pool = ThreadPoolExecutor(self.config.sweep.workers, thread_name_prefix="polo-sweep")
 
+        def start_regions() -> None:  # caller holds self._lock
+            while waiting and len(in_flight) < concurrent_regions and not self._cancelled.is_set():
+                key = waiting.popleft()
+                in_flight[key] = 0
+                for _ in range(self.config.sweep.per_region_workers):
+                    launch(key)
+
         def launch(key: tuple[str, str]) -> None:  # caller holds self._lock
             if queues[key] and not self._cancelled.is_set():
                 task = queues[key].popleft()
+                in_flight[key] += 1
                 pool.submit(self._run_task, task).add_done_callback(
                     lambda future: finished(task, future))
 
@@ -93,23 +109,31 @@ class Sweeper:
                 log.error("collector %s in account %s region %s raised past its guard: %r",
                           task.collector, task.account_id, task.region, exc)
                 result = TaskResult(task, None, 0.0, error=error_code(exc))
+            key = (task.account_id, task.region)
             with self._lock:
                 results.append(result)
+                in_flight[key] -= 1
+                launch(key)
+                if in_flight[key] == 0:  # the account-region is done
+                    del in_flight[key]
+                    if not keep_clients and task.region != GLOBAL:
+                        self.access.release(task.account_id, task.region)
+                    start_regions()
                 if len(results) == total:
                     all_done.set()
-                launch((task.account_id, task.region))
 
         try:
             with self._lock:
-                for _ in range(self.config.sweep.per_region_workers):
-                    for key in queues:
-                        launch(key)
+                start_regions()
             while not all_done.wait(0.25):
                 if self._cancelled.is_set():
                     self.abandoned = total - len(results)
                     raise SweepCancelled(f"{self.abandoned} of {total} tasks unfinished")
         finally:  # on cancel, in-flight calls are abandoned (their threads end with their timeouts)
             pool.shutdown(wait=not self._cancelled.is_set(), cancel_futures=True)
+        if not keep_clients:  # what global tasks made (S3's clients in each bucket's region)
+            for account_id in self._accounts:
+                self.access.release(account_id)
 
         accounts_up = {a.id: a.id not in self._assume_failures for a in self._accounts.values()}
         return SweepOutcome(results, accounts_up, time.monotonic() - started)

@@ -1,4 +1,6 @@
 """Sweeps over several simulated accounts: isolation, failures that stay local, pruning."""
+from dataclasses import replace
+
 import boto3
 from botocore.awsrequest import AWSResponse
 
@@ -301,3 +303,37 @@ def test_clients_of_a_service_share_their_methods_and_keep_their_own_credentials
     run_instances(ACCOUNT_B, 1, "eu-west-1")
     found = [len(client.describe_instances()["Reservations"]) for client in clients]
     assert found == [0, 0, 0, 1]
+
+
+def test_a_large_estate_keeps_clients_only_for_the_account_regions_being_swept(moto):
+    """Clients cost memory per account, region and service; beyond sweep.kept_client_regions
+    they live for their account-region's turn only, and at most workers / per_region_workers
+    account-regions are swept at a time, so the clients alive follow the pool, not the estate."""
+    import threading
+
+    run_instances(ACCOUNT_B, 1, "eu-west-1")
+    config = make_config(regions=REGIONS, collectors=["ec2_instances", "ebs_volumes", "s3_buckets"],
+                         sweep={"workers": 4, "per_region_workers": 2, "kept_client_regions": 5})
+    exporter = make_exporter(config)
+    sweeper, lock = exporter.sweeper, threading.Lock()
+    clients_alive = []
+    guarded = sweeper._run_task
+
+    def observed(task):
+        with lock:
+            keys = {(key[0], key[3]) for key in exporter.access._clients}
+            clients_alive.append(len(keys))
+        return guarded(task)
+
+    sweeper._run_task = observed
+    snapshot = exporter.sweep_once()
+    assert all(status.ok for status in snapshot.tasks.values())
+    assert len(resource_ids(snapshot, ACCOUNT_B)) == 1
+    # 2 accounts x 3 regions = 6 > 5: clients made per turn and all dropped after the sweep
+    assert exporter.access._clients == {}
+    assert max(clients_alive) <= 2 + 1  # two account-regions at a time, plus the S3 task's home region
+
+    kept = make_exporter(replace(config, sweep=replace(config.sweep, kept_client_regions=6)))
+    kept.sweep_once()
+    assert {(key[0], key[3]) for key in kept.access._clients} == {
+        (account, region) for account in (ACCOUNT_A, ACCOUNT_B) for region in REGIONS}

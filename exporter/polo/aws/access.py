@@ -163,6 +163,13 @@ class AwsAccess:
             for client_key in [key for key in self._clients if key[0] == account.id]:
                 del self._clients[client_key]
 
+    def release(self, account_id: str, region: str | None = None) -> None:
+        """Drop the account's clients in `region` (None: every region), keeping its session and
+        credentials: a large estate's clients are made per sweep (polo.sweep)."""
+        with self._account_lock(account_id):
+            for key in [key for key in self._clients if key[0] == account_id and region in (None, key[3])]:
+                del self._clients[key]
+
     def client(self, account: Account, service: str, region: str):
         session = self.session(account)
         key = (account.id, account.role_arn, service, region)
