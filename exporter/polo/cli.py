@@ -15,15 +15,16 @@ import tempfile
 import threading
 from dataclasses import replace
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from polo import __version__
 from polo.config import Config, ConfigError, load_config, split_listen_address
-from polo.prices.price_list_source import PriceListSource
-from polo.web.exporter_http import serve
-from polo.exporter import Exporter, Starting
 from polo.web.server import ConnectionErrors, cannot_listen
-from polo.web.signals import SHUTDOWN_DEADLINE_SECONDS, Signals, exit_after, exit_now
+from polo.web.signals import SHUTDOWN_DEADLINE_SECONDS, Signals, exit_after, exit_now, hold_reloads
 from polo.web.web_config import WebConfig, load_web_config, scheme
+
+if TYPE_CHECKING:  # the exporter (and boto3) load after main has SIGHUP in hand
+    from polo.exporter import Exporter
 
 log = logging.getLogger("polo")
 SHUTDOWN_GRACE_SECONDS = 3.0  # for the sweeper to stop cleanly
@@ -87,6 +88,8 @@ def load(args, demo_state_dir: str | None = None) -> Config:
 def run_once(exporter: Exporter) -> None:
     """--once: costs, one sweep, then the prices that sweep needs (a few rounds: a price found
     can reveal the next one needed, such as gp3 IOPS after gp3 storage), then the output."""
+    from polo.prices.price_list_source import PriceListSource
+
     exporter.run_sources_once()
     exporter.sweep_once()
     for source in exporter.sources:
@@ -143,6 +146,7 @@ def simulated(config: Config) -> contextlib.AbstractContextManager:
 
 
 def main(argv: list[str] | None = None) -> int:
+    reload_asked = hold_reloads()
     tune_garbage_collector()
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
@@ -177,17 +181,23 @@ def main(argv: list[str] | None = None) -> int:
 
                     history = functools.partial(backfill_lines, config)
                 return run_backfill(config, args.since, args.out, billing_history=history)
+            from polo.exporter import Exporter
+
             exporter = Exporter(config)
             run_once(exporter)
             sys.stdout.buffer.write(exporter.payload.plain)
             return 1 if exporter.failed_tasks() else 0
-        return serve_forever(args, config, web_config, stack)
+        return serve_forever(args, config, web_config, stack, reload_asked)
 
 
-def serve_forever(args, config: Config, web_config: WebConfig | None, stack: contextlib.ExitStack) -> int:
+def serve_forever(args, config: Config, web_config: WebConfig | None, stack: contextlib.ExitStack,
+                  reload_asked: threading.Event) -> int:
     """Listen at once (a Starting stand-in answers while the demo builds its estate), start the
     exporter on a thread, and wait for SIGTERM or SIGINT (polo.web.signals): SIGTERM always
     wins, within SHUTDOWN_DEADLINE_SECONDS whatever is running."""
+    from polo.exporter import Exporter, Starting
+    from polo.web.exporter_http import serve
+
     host, port = split_listen_address(config.listen_address)
     connection_errors = ConnectionErrors()
     task = (f"building the simulated AWS estate ({len(config.accounts)} accounts x {len(config.regions)} "
@@ -200,6 +210,8 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
         return cannot_listen("polo-exporter", where, key, host, port, err)
     released, failed = threading.Event(), threading.Event()
     signals = Signals(reload=lambda: server.app.request_reload())
+    if reload_asked.is_set():
+        server.app.request_reload()
     config = demo_state(args, config, stack)  # made once SIGTERM is ours, so never left behind
 
     def start() -> None:

@@ -299,6 +299,19 @@ def wait_healthy(process, port, timeout=120.0):
     raise AssertionError("the exporter never became healthy")
 
 
+def wait_listening(process, port, timeout=30.0):
+    """Until the CLI answers HTTP at all (/healthz says 503 while the demo builds its estate)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1].decode()
+        try:
+            call(port, "/healthz", timeout=5)
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("the exporter never answered")
+
+
 def stop_within(process, seconds):
     """SIGTERM, then the exit code and log; fails unless the process is gone within `seconds`."""
     started = time.monotonic()
@@ -388,7 +401,9 @@ def test_sigterm_at_20_random_moments_stops_the_demo_within_5s(tmp_path):
         workdir = tmp_path / f"run{run}"
         workdir.mkdir()
         process, port, _ = start_cli(workdir, demo, "--demo")
-        delay = rng.uniform(0.3, 10.0)
+        # from the moment it listens: before its main runs, no Python program can hold a signal
+        wait_listening(process, port)
+        delay = rng.uniform(0.0, 10.0)
         time.sleep(delay)
         if run % 3 == 0:  # a reload in flight as well
             process.send_signal(signal.SIGHUP)

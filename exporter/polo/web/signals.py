@@ -21,6 +21,14 @@ SHUTDOWN_DEADLINE_SECONDS = 4.5  # after a stop signal the process exits, whatev
 _INTERRUPT = b"\0"  # no signal has number 0
 
 
+def hold_reloads() -> threading.Event:
+    """Called first thing in main: until Signals owns SIGHUP, a reload asked for while the
+    program starts is remembered (SIGHUP's default action would kill the process)."""
+    asked = threading.Event()
+    signal.signal(signal.SIGHUP, lambda *_: asked.set())
+    return asked
+
+
 class Signals:
     """Owns the process's stop (and, given `reload`, SIGHUP) handlers until `restore`."""
 
