@@ -20,8 +20,9 @@ import tempfile
 import threading
 
 
-def status_mb(field: str) -> float:
-    with open("/proc/self/status") as f:
+def status_mb(field: str, pid: int | str = "self") -> float:
+    """A memory field of /proc/PID/status in MB: VmHWM (peak RSS of the process image), VmRSS."""
+    with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024

@@ -188,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-sweeps", type=int, default=3)
     parser.add_argument("--throttled-sweeps", type=int, default=2)
     parser.add_argument("--skip-one-worker", action="store_true")
+    parser.add_argument("--kept-client-regions", type=int,
+                        help="sweep.kept_client_regions (default: Polo's): 0 makes clients per turn")
     parser.add_argument("--pids", default="", help="simulator processes whose CPU time to report")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
@@ -206,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     burst, rate = (float(x) for x in args.stress_bucket.split("/"))
     state = tempfile.mkdtemp(prefix="polo-bench-sweep-")
     config = bench_config(args.accounts, region_names(args.regions), state_dir=state,
-                          aws={"endpoint_url": proxy.endpoint, "read_timeout": "120s"})
+                          aws={"endpoint_url": proxy.endpoint, "read_timeout": "120s"},
+                          **({} if args.kept_client_regions is None else
+                             {"sweep": {"kept_client_regions": args.kept_client_regions}}))
     sweeps: list[dict] = []
     results: dict[str, object] = {"rss_polo_imported_mb": imported, "sweeps": sweeps}
     proxy.configure(latency_ms=args.latency_ms, throttle=True, override=None)

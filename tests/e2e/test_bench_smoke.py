@@ -29,7 +29,8 @@ def test_quick_benchmark_produces_every_field(tmp_path):
     command = [sys.executable, "-m", "bench", "--quick", "--accounts", "1", "--regions", "1",
                "--resources-per-region", "10", "--servers", "1", "--stress-bucket", "1/1",
                "--metrics-sizes", "300,600", "--scrapes", "5", "--generate-latest-runs", "1",
-               "--replay-concurrency", "4", "--build-processes", "1", "--out", str(out)]
+               "--replay-concurrency", "4", "--build-processes", "1", "--scale", "2x1",
+               "--scale-resources-per-region", "1", "--settle-seconds", "1", "--out", str(out)]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| target | measured | met |" in done.stdout  # the Markdown table was printed
@@ -58,7 +59,13 @@ def test_quick_benchmark_produces_every_field(tmp_path):
     assert COST_FIELDS <= set(results["costs"]) and results["costs"]["all_refreshes_ok"]
     assert results["billing"]["rows"] == 100_000 and results["billing"]["resources"] > 0
     assert results["billing"]["peak_rss_mb"] > results["billing"]["baseline_rss_mb"] > 0
-    assert len(results["targets"]) == 5 and all({"target", "measured", "met"} <= set(t) for t in results["targets"])
+    scale = results["scale"]
+    assert scale["resources"] > 0 and scale["rss_after_sweeps_mb"] > scale["rss_polo_imported_mb"] > 0
+    assert [s["failed_collectors"] for s in scale["sweeps"]] == [0, 0]
+    demo, backfill = results["startup"]["demo"], results["startup"]["backfill"]
+    assert 0 < demo["first_answer_seconds"] <= demo["healthy_seconds"] and demo["exit_code"] == 0
+    assert demo["peak_rss_mb"] > 0 and backfill["peak_rss_mb"] > 0 and backfill["openmetrics_mb"] > 0
+    assert len(results["targets"]) == 9 and all({"target", "measured", "met"} <= set(t) for t in results["targets"])
     assert "peer" not in results and "c7n-org comparison skipped: pass --c7n-org PATH" in done.stderr
     assert {"nproc", "cpu", "python"} <= set(results["machine"])
 
