@@ -1,4 +1,5 @@
 import gc
+import logging
 
 import pytest
 
@@ -16,6 +17,16 @@ def pytest_collection_modifyitems(items):
         folder = item.path.parent.name
         if folder in TIERS:
             item.add_marker(getattr(pytest.mark, folder))
+
+
+@pytest.fixture(autouse=True)
+def restore_polo_log_level():
+    """The CLI's main, called in-process, sets the polo logger's level for the process: with
+    --log.level error, a later test's caplog saw no WARNING (test order decided)."""
+    polo_log = logging.getLogger("polo")
+    level = polo_log.level
+    yield
+    polo_log.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
