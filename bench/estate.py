@@ -30,7 +30,7 @@ def build_one(account: dict, index: int, regions: list[str], endpoint: str,
 
     now = dt.datetime.fromisoformat(now_iso)
     spec = SimpleNamespace(**account)
-    built = estate.build_account(spec, index, regions, now, endpoint)
+    built = estate.build_account(spec, index, regions, now, estate.AccountClients(endpoint))
     team = estate.TEAMS[index % len(estate.TEAMS)]
     for region, region_estate in built.regions.items():
         missing = resources_per_region - sum(region_estate.counts.values())

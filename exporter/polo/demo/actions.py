@@ -28,7 +28,7 @@ from moto.core.utils import iso_8601_datetime_with_milliseconds
 from polo.actions import first_seen
 from polo.actions.rules import DAY, IN_SERVICE, NO_HEALTHY_TARGETS, NO_NODES, UNATTACHED
 from polo.collectors.base import GIB
-from polo.demo.estate import account_client_factory, tag_spec, tags
+from polo.demo.estate import AccountClients, tag_spec, tags
 from polo.demo.services import LIFECYCLE, image_manifest
 
 EXEMPT = {"Key": "polo:keep", "Value": "demo"}  # ActionSettings' default exempt tag
@@ -386,14 +386,15 @@ class Builder:
 
 
 def build_action_cases(accounts: Iterable[Any], regions: Sequence[str], now: dt.datetime,
-                       state_dir: str | Path | None = None,
-                       endpoint_url: str | None = None) -> list[Case]:
+                       state_dir: str | Path | None = None, endpoint_url: str | None = None,
+                       clients: AccountClients | None = None) -> list[Case]:
     """Add the cases to the first region of every other account; with `state_dir`, also merge
     their first-seen seeds into its memory file. Returns every case placed."""
     cases: list[Case] = []
     seeds: dict[first_seen.Key, float] = {}
+    clients = clients or AccountClients(endpoint_url)
     for account in list(accounts)[::2]:
-        builder = Builder(account.id, regions[0], now, account_client_factory(account.id, endpoint_url),
+        builder = Builder(account.id, regions[0], now, clients(account.id),
                           prod=account.environment == "prod")
         builder.build()
         cases += builder.cases

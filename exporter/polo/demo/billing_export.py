@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -29,7 +28,7 @@ from polo.collectors.base import CollectContext
 from polo.config import BillingExportSettings, Config
 from polo.costs.budget import month_start, next_month_start
 from polo.demo.costs import SERVICES, CostModel, unit
-from polo.demo.estate import account_client_factory
+from polo.demo.estate import AccountClients
 
 log = logging.getLogger(__name__)
 
@@ -326,15 +325,15 @@ def write_period(s3, fmt: str, period: dt.date, table: pa.Table, execution: str)
                   Body=json.dumps(manifest).encode())
 
 
-def write_demo_exports(config: Config, now: dt.datetime, endpoint_url: str | None = None) -> Callable[[], None]:
+def write_demo_exports(config: Config, now: dt.datetime, endpoint_url: str | None = None,
+                       clients: AccountClients | None = None) -> Callable[[], None]:
     """Both exports of the simulated estate into the payer's demo bucket, then, as AWS does, the
     current period rewritten every REWRITE_SECONDS (a new execution, so a new manifest) with
     the days completed since. Returns the stop of those rewrites."""
     started = time.monotonic()
-    boto = boto3.Session()
-    clients = {a.id: account_client_factory(a.id, endpoint_url, boto) for a in config.accounts}
-    resources = estate_resources(config, clients.__getitem__)
-    s3 = clients[config.costs.account or config.accounts[0].id]("s3", config.regions[0])
+    clients = clients or AccountClients(endpoint_url)
+    resources = estate_resources(config, clients)
+    s3 = clients(config.costs.account or config.accounts[0].id)("s3", config.regions[0])
     rows = write_exports(config, s3, resources, now)
     log.info("simulated billing exports: %d FOCUS line items, %d resources, in %.1fs", rows, len(resources),
              time.monotonic() - started)

@@ -30,17 +30,18 @@ def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None) 
     from polo.demo.actions import build_action_cases
     from polo.demo.billing_export import BUCKET, write_demo_exports
     from polo.demo.costs import install_cost_model
-    from polo.demo.estate import build_estate
+    from polo.demo.estate import AccountClients, build_estate
     from polo.demo.price_list import install_price_list
 
     started = time.monotonic()
     undo_price_list = install_price_list()
-    build_estate(config.accounts, config.regions, now, endpoint_url)
-    build_action_cases(config.accounts, config.regions, now, config.state_dir, endpoint_url)
+    clients = AccountClients(endpoint_url)  # one set of clients for every builder
+    build_estate(config.accounts, config.regions, now, clients=clients)
+    build_action_cases(config.accounts, config.regions, now, config.state_dir, clients=clients)
     undo_cost_model = install_cost_model(config, now)
     stop_rewrites: Callable[[], None] | None = None
     if config.billing_export is not None and config.billing_export.bucket == BUCKET:
-        stop_rewrites = write_demo_exports(config, now, endpoint_url)
+        stop_rewrites = write_demo_exports(config, now, clients=clients)
     log.info("simulated AWS ready: %d accounts x %d regions in %.1fs",
              len(config.accounts), len(config.regions), time.monotonic() - started)
 
