@@ -61,10 +61,10 @@ class Sweeper:
         return sorted(tasks, key=lambda task: task.region != GLOBAL)  # stable: config order otherwise
 
     def run(self) -> SweepOutcome:
-        """At most workers / per_region_workers account-regions are swept at a time, each with its
-        own slots, so the clients alive at once are bounded by the pool, not the estate: in a
-        large estate (more account-regions than sweep.kept_client_regions) an account-region's
-        clients are dropped once its tasks are done, and made again next sweep."""
+        """In a large estate (more account-regions than sweep.kept_client_regions) at most
+        workers / per_region_workers account-regions are swept at a time, each with its own
+        slots, and an account-region's clients are dropped once its tasks are done (made again
+        next sweep): the clients alive at once are bounded by the pool, not the estate."""
         started = time.monotonic()
         self._assume_failures = {}
         tasks = [task for account in self._accounts.values() for task in self.tasks_for(account)]
@@ -78,7 +78,9 @@ class Sweeper:
         keep_clients = sum(1 for _, region in queues if region != GLOBAL) <= self.config.sweep.kept_client_regions
         waiting = deque(queues)  # account-regions not started yet
         in_flight: dict[tuple[str, str], int] = {}
-        concurrent_regions = max(1, self.config.sweep.workers // self.config.sweep.per_region_workers)
+        # with every client kept, bounding saves nothing: all account-regions start at once, as before
+        concurrent_regions = len(queues) if keep_clients else max(
+            1, self.config.sweep.workers // self.config.sweep.per_region_workers)
         results: list[TaskResult] = []
         all_done = threading.Event()
         if total == 0:
