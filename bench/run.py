@@ -150,7 +150,7 @@ def sweep_part(args, results: dict) -> None:
 
         sweeps = run_sweeps(proxy, args.accounts, args.regions, args.latency_ms,
                             "--stress-bucket", args.stress_bucket, "--warm-sweeps", str(args.warm_sweeps),
-                            "--throttled-sweeps", str(args.throttled_sweeps))
+                            "--throttled-sweeps", str(args.throttled_sweeps), *kept_clients(args))
         log("sweeps: " + ", ".join(f"{s['label']} {s['sweep_seconds']}s" for s in sweeps["sweeps"]))
 
         recorded = proxy.recorded()
@@ -188,6 +188,10 @@ def run_sweeps(proxy: ProxyProcess, accounts: int, regions: int, latency_ms: flo
             return json.load(f)
 
 
+def kept_clients(args) -> list[str]:
+    return [] if args.kept_client_regions is None else ["--kept-client-regions", str(args.kept_client_regions)]
+
+
 def scale_part(args, results: dict) -> None:
     """A large estate in one process (--scale ACCOUNTSxREGIONS, --scale-resources-per-region
     each): the sweeping exporter's peak RSS and its sweeps at the same latency and AWS-like
@@ -206,12 +210,13 @@ def scale_part(args, results: dict) -> None:
         build_seconds = time.monotonic() - started
         log(f"scale estate {args.scale}: built in {build_seconds:.0f}s")
         sweeps = run_sweeps(proxy, accounts_n, regions_n, args.latency_ms, "--warm-sweeps", "1",
-                            "--throttled-sweeps", "0", "--skip-one-worker")
+                            "--throttled-sweeps", "0", "--skip-one-worker", *kept_clients(args))
     results["scale"] = {
         "accounts": accounts_n, "regions": regions,
         "resources": sum(sum(a["counts"].values()) for a in built.values()),
         "build_seconds": round(build_seconds, 1),
-        "kept_client_regions": config.sweep.kept_client_regions,
+        "kept_client_regions": config.sweep.kept_client_regions if args.kept_client_regions is None
+        else args.kept_client_regions,
         "rss_polo_imported_mb": sweeps["rss_polo_imported_mb"],
         "rss_after_sweeps_mb": sweeps["rss_after_default_sweeps_mb"],
         "sweeps": [{key: s[key] for key in ("label", "sweep_seconds", "tasks", "resources", "api_calls",
@@ -412,6 +417,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="c7n-org executable: also time it against polo-exporter --once (bench.custodian)")
     parser.add_argument("--costs-now", help="simulated start of the Cost Explorer day (ISO 8601)")
     parser.add_argument("--billing-rows", type=int, help="billing export line items in the month folded")
+    parser.add_argument("--kept-client-regions", type=int,
+                        help="sweep.kept_client_regions for every sweep (default: Polo's; 0: clients made per turn)")
     parser.add_argument("--scale", help="ACCOUNTSxREGIONS of the large estate swept in one process")
     parser.add_argument("--scale-resources-per-region", type=int)
     parser.add_argument("--settle-seconds", type=float,

@@ -47,9 +47,10 @@ def healthz(port: int) -> int | None:
 
 
 def peak_mb(pid: int, last: float) -> float:
+    """VmHWM now, or `last` once the process has ended (a zombie's status has no VmHWM)."""
     try:
-        return status_mb("VmHWM", pid)
-    except OSError:  # the process has ended: its last sample stands
+        return max(last, status_mb("VmHWM", pid))
+    except OSError:
         return last
 
 
