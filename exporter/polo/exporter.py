@@ -155,6 +155,7 @@ class Exporter:
         self._render_error = ""
         self._publish_lock = threading.Lock()
         self._stop = threading.Event()
+        self._lifecycle = threading.Lock()  # start and stop never interleave
         self._thread: threading.Thread | None = None
         # Live reload: a validated config waits here for the start of the next sweep, which a
         # reload starts at once (_wake), so a sweep never changes config half-way.
@@ -305,12 +306,17 @@ class Exporter:
             source.run_once()
 
     def start(self) -> None:
-        self._running = True
-        for source in self.sources:
-            source.start(self.publish)
-        self._thread = threading.Thread(target=self._loop, name="polo-sweeper", daemon=True)
-        self._thread.start()
-        threading.Thread(target=self._reloader, name="polo-reloader", daemon=True).start()
+        """Start the sweeper and the sources' threads, unless stop() came first (a SIGTERM
+        while the demo was still building its estate)."""
+        with self._lifecycle:
+            if self._stop.is_set():
+                return
+            self._running = True
+            for source in self.sources:
+                source.start(self.publish)
+            self._thread = threading.Thread(target=self._loop, name="polo-sweeper", daemon=True)
+            self._thread.start()
+            threading.Thread(target=self._reloader, name="polo-reloader", daemon=True).start()
 
     def _reloader(self) -> None:
         while True:
@@ -326,12 +332,13 @@ class Exporter:
         within `timeout` seconds and left no call running: the thread pool's exit hook would wait
         for one, and a thread still inside pyarrow when the interpreter exits aborts it."""
         deadline = time.monotonic() + timeout
-        self._stop.set()
-        self._wake.set()
-        self._reload_requested.set()
-        self.sweeper.cancel()
-        for source in self.sources:
-            source.stop()
+        with self._lifecycle:  # a start() under way finishes first: none of its threads escapes
+            self._stop.set()
+            self._wake.set()
+            self._reload_requested.set()
+            self.sweeper.cancel()
+            for source in self.sources:
+                source.stop()
         finished = True
         if self._thread is not None:
             self._thread.join(timeout)

@@ -2,6 +2,7 @@
 setting applies on reload, Cost Explorer and the Price List included, and the AWS access the
 sources were built with follows the new AWS settings in place."""
 import threading
+import time
 from dataclasses import replace
 
 import yaml
@@ -108,3 +109,36 @@ def test_stop_is_finished_only_when_every_sources_thread_has_ended(tmp_path):
     assert exporter.stop(timeout=0.2) is False
     busy.release.set()
     assert exporter.stop(timeout=5) is True
+
+
+def test_a_stop_during_start_waits_for_it_and_leaves_no_thread_running(moto, tmp_path):
+    """A SIGTERM while the demo started the exporter: stop() ran between start()'s sources and
+    its sweeper thread, and joined a thread not yet started (RuntimeError, exit 1)."""
+    path = tmp_path / "polo.yml"
+    write(path, tmp_path, costs={"enabled": False}, pricing={"price_list": False})
+    exporter = Exporter(load_config(path))
+    stopped: list[bool] = []
+
+    class StopsTheExporter(Busy):
+        def start(self, publish):
+            super().start(publish)
+            stopper = threading.Thread(target=lambda: stopped.append(exporter.stop(timeout=5)))
+            stopper.start()
+            stopper.join(0.5)  # stop() must wait for start() to finish, not run inside it
+            self.release.set()
+
+    later = Busy()
+    later.release.set()
+    exporter.sources += [StopsTheExporter(), later]
+    exporter.start()
+    deadline = time.monotonic() + 10
+    while not stopped and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(stopped) == 1  # stop() returned (it raised before); True unless a call was abandoned
+    exporter._thread.join(5)
+    assert not exporter._thread.is_alive() and not later.thread.is_alive()
+
+    never = Exporter(load_config(path))
+    never.stop(timeout=1)
+    never.start()  # after a stop: nothing starts
+    assert never._thread is None
