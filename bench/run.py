@@ -1,6 +1,6 @@
 """Polo's performance benchmark: one command, a Markdown table on stdout, JSON on disk.
 
-    python -m bench                      # 16 accounts x 4 regions, /metrics at 10k and 100k resources
+    python -m bench                      # 16 accounts x 4 regions, /metrics at 10k, 100k and 1M resources
     python -m bench --quick              # a tiny run of every part (the CI smoke test uses it)
     python -m bench --accounts 16 --regions 4 --resources-per-region 60 --latency-ms 50 --servers 2
     python -m bench --c7n-org PATH       # also against a peer, c7n-org (bench.custodian; skipped without it)
@@ -48,7 +48,7 @@ from typing import Any
 from bench.awsproxy import HOST, REPO_ROOT, ProxyProcess
 from bench.common import machine, region_names
 
-TARGETS = {"sweep_ratio": 1.5, "scrape_median_ms": 5.0, "peak_rss_mb": 250.0, "ce_requests_per_day": 6,
+TARGETS = {"sweep_ratio": 1.1, "scrape_p99_ms": 5.0, "peak_rss_mb": 250.0, "ce_requests_per_day": 6,
            "share_of_c7n_org": 1 / 3, "billing_seconds": 60.0, "billing_above_baseline_mb": 300.0,
            "sweeping_rss_mb": 250.0, "demo_first_answer_seconds": 2.0, "demo_healthy_seconds": 30.0,
            "demo_rss_mb": 600.0, "backfill_rss_mb": 400.0, "scale_rss_mb": 1024.0, "sweep_interval_seconds": 300.0}
@@ -259,10 +259,15 @@ def evaluate(results: dict) -> list[dict]:
                              f"{', '.join(str(s['ratio']) + 'x' for s in throttled)})",
                  "met": warm["ratio"] <= TARGETS["sweep_ratio"] and failed == 0 and throttles > 0})
     biggest = max(results["scrape"], key=lambda s: s["resources"])
-    rows.append({"target": f"/metrics median <= {TARGETS['scrape_median_ms']} ms at {biggest['resources']:,} resources",
-                 "measured": f"gzip {biggest['gzip_median_ms']} ms, plain {biggest['plain_median_ms']} ms",
-                 "met": biggest["gzip_median_ms"] <= TARGETS["scrape_median_ms"]})
-    heaviest = max(results["memory"], key=lambda m: m["resources"])
+    rendered = {m["resources"]: m["peak_rss_mb"] for m in results["memory"]}
+    rows.append({"target": f"/metrics gzip p99 <= {TARGETS['scrape_p99_ms']} ms at {biggest['resources']:,} resources",
+                 "measured": f"gzip p99 {biggest['gzip_p99_ms']} ms (median {biggest['gzip_median_ms']} ms, "
+                             f"{biggest['gzip_bytes']:,} bytes), plain median {biggest['plain_median_ms']} ms; "
+                             f"peak RSS {rendered.get(biggest['resources'])} MB",
+                 "met": biggest["gzip_p99_ms"] <= TARGETS["scrape_p99_ms"]})
+    # the 250 MB target is the one set for 100,000 resources; larger sizes are reported above
+    heaviest = next((m for m in results["memory"] if m["resources"] == 100_000),
+                    max(results["memory"], key=lambda m: m["resources"]))
     rows.append({"target": f"peak RSS <= {TARGETS['peak_rss_mb']:.0f} MB at {heaviest['resources']:,} resources",
                  "measured": f"{heaviest['peak_rss_mb']} MB",
                  "met": heaviest["peak_rss_mb"] <= TARGETS["peak_rss_mb"]})
@@ -429,7 +434,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     quick = args.quick
     defaults = {"accounts": 2 if quick else 16, "regions": 1 if quick else 4,
                 "resources_per_region": 16 if quick else 60,
-                "metrics_sizes": "2000,5000" if quick else "10000,100000",
+                "metrics_sizes": "2000,5000" if quick else "10000,100000,1000000",
                 "scrapes": 20 if quick else 200, "generate_latest_runs": 2 if quick else 5,
                 "replay_concurrency": "8,32" if quick else "4,16,64,128",
                 "warm_sweeps": 1 if quick else 3, "throttled_sweeps": 1 if quick else 2,
