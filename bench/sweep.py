@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 
 from bench.awsproxy import ProxyClient
+from bench.memory import status_mb
 from bench.estate import use_fake_credentials
 
 THROTTLE_CODES = {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException",
@@ -33,11 +34,7 @@ THROTTLE_CODES = {"RequestLimitExceeded", "Throttling", "ThrottlingException", "
 def peak_rss_mb(field: str = "VmHWM") -> float:
     """VmHWM: this process image's peak RSS (ru_maxrss would include the forking parent's);
     VmRSS: its RSS now."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
+    return round(status_mb(field), 1)
 
 
 def cpu_seconds(pid: int) -> float:
