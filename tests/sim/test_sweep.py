@@ -305,6 +305,22 @@ def test_clients_of_a_service_share_their_methods_and_keep_their_own_credentials
     assert found == [0, 0, 0, 1]
 
 
+def test_clients_of_a_service_share_their_operation_models(moto):
+    """botocore gives each client a ServiceModel whose cache fills with operation models and
+    reply shapes (hundreds of kB per client); Polo's clients of one service read one cache."""
+    config = make_config(accounts=(ACCOUNT_A, ACCOUNT_B), regions=("us-east-1", "eu-west-1"))
+    access = AwsAccess(config.aws, home_region="us-east-1")
+    ec2 = [access.client(config.account(account), "ec2", region)
+           for account in (ACCOUNT_A, ACCOUNT_B) for region in ("us-east-1", "eu-west-1")]
+    for client in ec2:
+        client.describe_volumes()
+    operations = {id(client.meta.service_model.operation_model("DescribeVolumes")) for client in ec2}
+    replies = {id(client.meta.service_model.operation_model("DescribeVolumes").output_shape) for client in ec2}
+    assert len(operations) == 1 and len(replies) == 1
+    s3 = access.client(config.account(ACCOUNT_A), "s3", "us-east-1")
+    assert s3.meta.service_model.operation_model("ListBuckets").name == "ListBuckets"
+
+
 def test_a_large_estate_keeps_clients_only_for_the_account_regions_being_swept(moto):
     """Clients cost memory per account, region and service; beyond sweep.kept_client_regions
     they live for their account-region's turn only, and at most workers / per_region_workers

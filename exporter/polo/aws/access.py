@@ -69,6 +69,7 @@ class AwsAccess:
         # many sweep threads, would each parse its model (tens of MB for EC2) before one is cached.
         self._create_lock = threading.Lock()
         self._client_methods: dict[str, dict[str, Any]] = {}  # by creating-client-class event
+        self._model_caches: dict[tuple[str, str], dict] = {}  # by service name and API version
         self._configured: tuple[AwsSettings, str, int] | None = None
         self.reconfigure(settings, home_region, max_pool_connections)
 
@@ -155,6 +156,18 @@ class AwsAccess:
         for name in class_attributes.keys() & first.keys():
             class_attributes[name] = first[name]
 
+    def _share_model_cache(self, client) -> None:
+        """Each client gets a ServiceModel of its own, whose cache fills with an operation model
+        per operation as its methods are built and with the shapes of every reply it parses:
+        hundreds of kB per client, the same for every client of a service. They all read the
+        first one's cache instead (the model is built from the same JSON). botocore offers no
+        public way to share it: if `_instance_cache` goes, each client keeps its own, as
+        before, and test_clients_of_a_service_share_their_operation_models fails."""
+        model = client.meta.service_model
+        cache = getattr(model, "_instance_cache", None)
+        if isinstance(cache, dict):
+            model._instance_cache = self._model_caches.setdefault((model.service_name, model.api_version), cache)
+
     def forget(self, account: Account) -> None:
         """Drop the account's sessions and clients: after its role failed, assume it afresh."""
         with self._account_lock(account.id):
@@ -180,5 +193,6 @@ class AwsAccess:
                     client = session.client(service, region_name=region,
                                             endpoint_url=self.settings.endpoint_url,
                                             config=self.client_config)
+                    self._share_model_cache(client)
                 self._clients[key] = client
             return client
