@@ -123,6 +123,34 @@ def test_one_fetch_round_finds_every_price_a_resource_needs(price_list):
     assert not {f.name: f for f in costs.families(snapshot)}["polo_resource_price_missing"].samples
 
 
+def test_a_cold_cache_asks_several_keys_at_once(price_list):
+    """A first start needs dozens of keys, one query each: asked one after another they cost
+    dozens of round trips before the first full render."""
+    import threading
+    import time
+
+    source, _clock, config, access = price_list
+    client = access.client(source.account, "pricing", source.settings.region)
+    lock, in_flight, most = threading.Lock(), [0], [0]
+
+    def started(**_):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.05)  # a round trip
+
+    def ended(**_):
+        with lock:
+            in_flight[0] -= 1
+
+    client.meta.events.register("before-call.pricing.GetProducts", started)
+    client.meta.events.register("after-call.pricing.GetProducts", ended)
+    costs = ResourceCostSource(config, source.table)
+    render([*costs.families(snapshot_of(resources("eu-west-1"))), *source.families(snapshot_of([]))])
+    assert source.fetch_due() >= 8
+    assert most[0] > 1
+
+
 def test_pagination_reads_every_page(price_list):
     source, _clock, _config, _access = price_list
     source.page_size = 1  # the snapshot family holds the snapshot price and the archive tier

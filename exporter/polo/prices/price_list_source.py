@@ -2,7 +2,7 @@
 
 Every render records the price keys the inventory needs (PriceTable.asked); this source asks
 GetProducts (every page) for those not cached or older than `pricing.refresh_interval`, one
-query per key, on its own thread: a sweep or a scrape never waits for it. Answers are kept
+query per key, a few at a time, on its own thread: a sweep or a scrape never waits for it. Answers are kept
 in `price_list.json` with the time they were fetched, so a restart, or a Price List API that
 throttles or denies, keeps the last prices; the shipped table answers what was never fetched.
 A key AWS has no on-demand price for is cached as unpriced, asked again a refresh later.
@@ -16,6 +16,7 @@ import math
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -36,6 +37,8 @@ FILE_NAME = "price_list.json"
 VERSION = 1
 PAGE_SIZE = 100  # GetProducts' maximum
 MAX_PAGES = 50  # a query paging past this is too broad to be one of ours
+# A cold cache asks dozens of keys (one query each); side by side they take a few round trips.
+QUERIES_AT_ONCE = 4
 RETRY_AFTER_FAILURE = 3600.0  # throttled or denied: try again in an hour, not every sweep
 RESULTS = ("ok", "throttled", "denied", "error")
 THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
@@ -215,9 +218,11 @@ class PriceListSource(Source):
             return 0
         keys = self.due()
         answered = 0
+        pool = ThreadPoolExecutor(QUERIES_AT_ONCE, thread_name_prefix="polo-price-query")
         try:
-            for key in keys:
-                price = self._fetch(key)
+            queries = {pool.submit(self._fetch, key): key for key in keys}
+            for query in as_completed(queries):
+                key, price = queries[query], query.result()
                 with self._lock:
                     self.cache[key] = CachedPrice(price, self._now())
                     if price is None or self._stopped.is_set():
@@ -234,6 +239,8 @@ class PriceListSource(Source):
             log.warning("Price List API %s (%s) after %d of %d prices: cached prices and the shipped table "
                         "answer meanwhile; retrying in %.0f minutes", failure.result, failure.code, answered,
                         len(keys), RETRY_AFTER_FAILURE / 60)
+        finally:
+            pool.shutdown(cancel_futures=True)  # after a failure no further query starts
         if answered:
             with self._lock:
                 save_cache(self.path, self.cache, self.errors)
