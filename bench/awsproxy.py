@@ -456,6 +456,8 @@ MOTO_CHILD = """
 import logging, sys
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
 from moto.server import ThreadedMotoServer
+from polo.demo.price_list import install_price_list
+install_price_list()  # the demo's Price List API, which moto lacks, so prices can be swept cold
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()
 print(server.get_host_and_port()[1], flush=True)

@@ -17,6 +17,7 @@ SWEEP_FIELDS = {"label", "workers", "per_region_workers", "sweep_seconds", "reso
                 "cpu_seconds_exporter", "cpu_seconds_simulator", "lower_bound_seconds", "bound_by", "bounds",
                 "ratio", "cpu_floor_seconds"}
 SCRAPE_FIELDS = {"resources", "series", "publish_seconds", "gzip_median_ms", "gzip_p99_ms", "gzip_bytes",
+                 "gzip_loopback_floor_ms",
                  "plain_median_ms", "plain_p99_ms", "plain_bytes", "prometheus_client_series",
                  "generate_latest_median_ms", "generate_latest_p99_ms", "generate_latest_gzip_median_ms"}
 MEMORY_FIELDS = {"resources", "series", "baseline_rss_mb", "peak_rss_mb", "ru_maxrss_mb", "phases"}
@@ -53,6 +54,8 @@ def test_quick_benchmark_produces_every_field(tmp_path):
     for scrape in results["scrape"]:
         assert SCRAPE_FIELDS <= set(scrape), SCRAPE_FIELDS - set(scrape)
         assert scrape["prometheus_client_series"] == scrape["series"]  # the same families compared
+    crowded = results["scrape"][-1]  # the scrapes at once run at 100,000 resources, else the largest size
+    assert crowded["concurrent_clients"] == 20 and crowded["concurrent_p99_ms"] >= crowded["concurrent_median_ms"] > 0
     for memory in results["memory"]:
         assert MEMORY_FIELDS <= set(memory), MEMORY_FIELDS - set(memory)
         assert memory["peak_rss_mb"] >= memory["baseline_rss_mb"] > 0
@@ -65,7 +68,7 @@ def test_quick_benchmark_produces_every_field(tmp_path):
     demo, backfill = results["startup"]["demo"], results["startup"]["backfill"]
     assert 0 < demo["first_answer_seconds"] <= demo["healthy_seconds"] and demo["exit_code"] == 0
     assert demo["peak_rss_mb"] > 0 and backfill["peak_rss_mb"] > 0 and backfill["openmetrics_mb"] > 0
-    assert len(results["targets"]) == 9 and all({"target", "measured", "met"} <= set(t) for t in results["targets"])
+    assert len(results["targets"]) == 10 and all({"target", "measured", "met"} <= set(t) for t in results["targets"])
     assert "peer" not in results and "c7n-org comparison skipped: pass --c7n-org PATH" in done.stderr
     assert {"nproc", "cpu", "python"} <= set(results["machine"])
 
