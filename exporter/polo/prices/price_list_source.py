@@ -2,9 +2,10 @@
 
 Every render records the price keys the inventory needs (PriceTable.asked); this source asks
 GetProducts (every page) for those not cached or older than `pricing.refresh_interval`, one
-query per key, a few at a time, on its own thread: a sweep or a scrape never waits for it. Answers are kept
-in `price_list.json` with the time they were fetched, so a restart, or a Price List API that
-throttles or denies, keeps the last prices; the shipped table answers what was never fetched.
+query per key, a few at a time, on its own thread: a sweep or a scrape never waits for it.
+Answers are kept in `price_list.json` with the time they were fetched, so a restart, or a Price
+List API that throttles or denies, keeps the last prices; the shipped table answers what was
+never fetched.
 A key AWS has no on-demand price for is cached as unpriced, asked again a refresh later.
 """
 from __future__ import annotations
