@@ -4,6 +4,7 @@
     python -m bench --quick              # a tiny run of every part (the CI smoke test uses it)
     python -m bench --accounts 16 --regions 4 --resources-per-region 60 --latency-ms 50 --servers 2
     python -m bench --c7n-org PATH       # also against a peer, c7n-org (bench.custodian; skipped without it)
+    python -m bench --report bench/results.json   # no run: judge a results file again, print its tables
 
 What it measures (docs/benchmarks.md has the results and the reasoning):
 

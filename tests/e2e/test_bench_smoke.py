@@ -71,6 +71,14 @@ def test_quick_benchmark_produces_every_field(tmp_path):
     assert len(results["targets"]) == 10 and all({"target", "measured", "met"} <= set(t) for t in results["targets"])
     assert "peer" not in results and "c7n-org comparison skipped: pass --c7n-org PATH" in done.stderr
     assert {"nproc", "cpu", "python"} <= set(results["machine"])
+    missed = [t for t in results["targets"] if not t["met"]]
+    assert all("why" not in t for t in results["targets"] if t["met"])  # reasons only for misses
+
+    again = subprocess.run([sys.executable, "-m", "bench", "--report", str(out)], cwd=REPO, capture_output=True,
+                           text=True, timeout=60)
+    assert again.returncode == 0 and "| target | measured | met |" in again.stdout
+    assert json.loads(out.read_text())["targets"] == results["targets"]  # judged the same way again
+    assert again.stdout.count("| NO") == len(missed)
 
 
 def test_the_c7n_peer_runs_five_read_only_policies():
