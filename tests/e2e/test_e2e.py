@@ -18,6 +18,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.common import require_binary, use_fake_aws
+from polo.aws.operations import iam_action
 from polo.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,10 +30,6 @@ RESOURCE_TYPES = {"ec2_instance", "vpc", "subnet", "security_group", "ebs_volume
                   "sagemaker_notebook", "ecr_repository", "cloudwatch_log_group"}
 # IAM action names that differ from the API operation's
 BILLING_BUCKET = "polo-demo-billing"  # polo.demo.billing_export writes its exports there
-IAM_PREFIX = {"elbv2": "elasticloadbalancing", "opensearch": "es"}
-IAM_RENAMED = {("s3", "ListBuckets"): "s3:ListAllMyBuckets",
-               ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
-               ("s3", "ListObjectsV2"): "s3:ListBucket"}
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +204,7 @@ def test_readme_iam_policy_lists_exactly_what_polo_calls(e2e):
     called: dict[str, set[str]] = {}
     for sample in families(result)["polo_aws_api_calls"].samples:
         service, operation = sample.labels["service"], sample.labels["operation"]
-        action = IAM_RENAMED.get((service, operation), f"{IAM_PREFIX.get(service, service)}:{operation}")
+        action = iam_action(service, operation)
         called.setdefault(sample.labels["account_id"], set()).add(action)
     assert called.pop("base") == readme_policy("runner")
     assert called.pop("organizations") == readme_policy("organizations")

@@ -16,6 +16,7 @@ from botocore.credentials import (
 )
 
 from polo.aws.api_stats import ApiStats
+from polo.aws.operations import called_operations_loader
 from polo.config import Account, AwsSettings
 from polo.errors import CodedError, error_code
 
@@ -60,8 +61,9 @@ class AwsAccess:
         self._base = base_session or boto3.Session()
         self.stats.attach(self._base.events.register, "base")
         # One loader (and so one parsed copy of each service's JSON model) for every account's
-        # session: a session of its own per account would hold ~40 MB of EC2 model each.
-        self._loader = botocore.session.get_session().get_component("data_loader")
+        # session: a session of its own per account would hold ~40 MB of EC2 model each. Its
+        # models hold only the operations Polo calls (polo.aws.operations).
+        self._loader = called_operations_loader()
         self._base_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
