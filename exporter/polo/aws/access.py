@@ -161,7 +161,7 @@ class AwsAccess:
     def _share_model_cache(self, client) -> None:
         """Each client gets a ServiceModel of its own, whose cache fills with an operation model
         per operation as its methods are built and with the shapes of every reply it parses:
-        hundreds of kB per client, the same for every client of a service. They all read the
+        the same for every client of a service. They all read the
         first one's cache instead (the model is built from the same JSON). botocore offers no
         public way to share it: if `_instance_cache` goes, each client keeps its own, as
         before, and test_clients_of_a_service_share_their_operation_models fails."""

@@ -1,8 +1,8 @@
 """The AWS operations Polo calls, by botocore service name; its clients know no other.
 
 botocore builds every client a method (and an operation model) per operation of its service,
-700 for EC2, and parses each service's whole model once, 15 MB for EC2: most of what a client
-costs to make and to keep, for a few operations used. The loader below cuts each listed
+hundreds for EC2, and parses each service's whole model once: much of what a client costs to
+make and to keep, for a few operations used (docs/benchmarks.md has the figures). The loader below cuts each listed
 service's model down to these operations and the shapes they reach, so a client is a few
 methods, and an operation missing here fails in Polo before any request (a mutating call
 cannot leave it). README's IAM policies list the same actions
