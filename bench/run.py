@@ -270,8 +270,7 @@ def sweeps_labelled(results: dict, prefix: str) -> list[dict]:
 
 def loopback_resources(scrape: dict, milliseconds: float) -> int:
     """How many resources of `scrape`'s payload the loopback floor moves in `milliseconds`."""
-    per_ms = scrape["gzip_bytes"] / scrape["gzip_loopback_floor_ms"]
-    return int(milliseconds * per_ms / (scrape["gzip_bytes"] / scrape["resources"]) // 1000 * 1000)
+    return int(milliseconds / scrape["gzip_loopback_floor_ms"] * scrape["resources"] // 1000 * 1000)
 
 
 def cpu_floor(peer_run: dict, cores: int) -> float:
