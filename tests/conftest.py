@@ -54,7 +54,8 @@ def moto(aws_env):
 def demo_prometheus(tmp_path_factory):
     """A real Prometheus running the repository's prometheus.yml against `polo-exporter --demo`,
     with the demo's cost history since the golden date loaded as blocks: what a newcomer's
-    Grafana would query. Returned once the `polo` job has been scraped twice."""
+    Grafana would query. Returned once the `polo` job has been scraped twice and the demo's
+    billing export has been read."""
     from concurrent.futures import ThreadPoolExecutor
     from importlib import resources
 
@@ -79,6 +80,7 @@ def demo_prometheus(tmp_path_factory):
         config = prometheus_config(workdir, {"exporter:19881": f"127.0.0.1:{exporter.port}"})
         prometheus = start_prometheus(workdir, config, data_dir)
         prometheus.wait_for('count_over_time(up{job="polo"}[10m]) >= 2 and up{job="polo"} == 1', timeout=240)
+        prometheus.wait_for("polo_billing_export_periods > 0", timeout=240)  # delivered after the first sweep
         yield prometheus
     finally:
         if prometheus is not None:

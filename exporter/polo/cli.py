@@ -139,10 +139,10 @@ def demo_unavailable() -> str | None:
     return None
 
 
-def simulated(config: Config) -> contextlib.AbstractContextManager:
+def simulated(config: Config, billing_later: bool = False) -> contextlib.AbstractContextManager:
     from polo.demo.simulated import simulated_aws
 
-    return simulated_aws(config)
+    return simulated_aws(config, billing_later=billing_later)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,13 +217,19 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
     def start() -> None:
         try:
             with contextlib.ExitStack() as simulation:
+                aws = None
                 if args.demo:
                     log.info("demo: %s; /healthz answers 503 until the first sweep", task)
-                    simulation.enter_context(simulated(config))
+                    aws = simulation.enter_context(simulated(config, billing_later=True))
                 exporter = Exporter(config, http_errors=connection_errors,
                                     loader=lambda: load(args, config.state_dir if args.demo else None))
                 starting, server.app = server.app, exporter
                 exporter.start()
+                if aws is not None:
+                    from polo.billing.source import BillingSource
+
+                    aws.deliver_billing_exports(after=exporter.swept,
+                                                then=lambda: exporter.refresh_now(BillingSource))
                 if starting.reload_requested:
                     exporter.request_reload()
                 released.wait()  # the simulation lives until the exporter has stopped

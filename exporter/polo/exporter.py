@@ -154,6 +154,7 @@ class Exporter:
         self._published: tuple[Snapshot | None, Payload] = (None, render(self._families(None)))
         self._render_error = ""
         self._publish_lock = threading.Lock()
+        self.swept = threading.Event()  # set once a sweep is published
         self._stop = threading.Event()
         self._lifecycle = threading.Lock()  # start and stop never interleave
         self._thread: threading.Thread | None = None
@@ -213,6 +214,7 @@ class Exporter:
         for line in failure_summary(outcome.results, self.config.aws.endpoint_url):
             log.warning("%s", line)
         self.publish()
+        self.swept.set()
         return self.snapshot
 
     def settle_accounts(self, now: float) -> None:
@@ -304,6 +306,14 @@ class Exporter:
     def run_sources_once(self) -> None:
         for source in self.sources:
             source.run_once()
+
+    def refresh_now(self, kind: type[Source]) -> None:
+        """Refresh the sources of `kind` now rather than at their next interval, then publish:
+        the demo calls it once its billing exports are delivered."""
+        for source in self.sources:
+            if isinstance(source, kind):
+                source.run_once()
+        self.publish()
 
     def start(self) -> None:
         """Start the sweeper and the sources' threads, unless stop() came first (a SIGTERM

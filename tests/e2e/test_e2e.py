@@ -41,7 +41,7 @@ def e2e(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    undo = None
+    simulation = None
     try:
         host, port = server.get_host_and_port()
         config_data = yaml.safe_load((REPO / "polo.example.yml").read_text())
@@ -61,7 +61,7 @@ def e2e(tmp_path_factory):
         # and their snapshots, which the demo estate (and its billing export) never had.
         with pytest.MonkeyPatch.context() as patch:
             use_fake_aws(patch)
-            undo = populate(config, dt.datetime.now(dt.timezone.utc), config.aws.endpoint_url)
+            simulation = populate(config, dt.datetime.now(dt.timezone.utc), config.aws.endpoint_url)
             discovered = organisation(config.aws.endpoint_url, management)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
             env.update(FAKE_CREDENTIALS)
@@ -69,8 +69,8 @@ def e2e(tmp_path_factory):
                                     capture_output=True, env=env, timeout=600)
         yield config, discovered, result
     finally:
-        if undo:
-            undo()
+        if simulation is not None:
+            simulation.close()
         server.stop()
 
 

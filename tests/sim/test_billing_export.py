@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections import defaultdict
 
 import pytest
@@ -317,3 +318,35 @@ def test_stopping_abandons_the_fold_at_the_next_slice_and_keeps_what_was_read(bu
 
     again = source_for(config_for(tmp_path))  # the next start reads only the rest
     assert again.refresh() is True and again.counter.files == len(again.store.periods) - 1
+
+
+def test_the_demo_delivers_its_bill_after_the_first_sweep_and_polo_reads_it_then(moto, tmp_path):
+    """The demo wrote every period of both exports before its exporter started, and the reads
+    slowed the first sweep: healthy after 36 to 44 s. Now its bucket starts empty (no fault),
+    the bill is delivered once a sweep is published, and Polo reads it at once."""
+    from polo.demo.estate import AccountClients
+    from polo.demo.simulated import Simulation
+    from polo.exporter import Exporter
+
+    config = config_for(tmp_path)
+    source = source_for(config)
+    exporter = Exporter(config, AwsAccess(config.aws, home_region="us-east-1"), sources=[source])
+    simulation = Simulation(config, NOW, AccountClients())
+    simulation.billing.create_bucket()
+    assert source.refresh() is True and not source.store.periods and source.up
+    read = threading.Event()
+
+    def read_at_once() -> None:
+        exporter.refresh_now(BillingSource)
+        read.set()
+
+    try:
+        simulation.deliver_billing_exports(after=exporter.swept, then=read_at_once)
+        assert not read.wait(1.5)
+        assert "Contents" not in simulation.billing.s3.list_objects_v2(Bucket=demo.BUCKET)
+        exporter.sweep_once()
+        assert read.wait(60)
+    finally:
+        simulation.close()
+    assert sorted(source.store.periods) == ["2025-05", "2025-06", "2025-07"]
+    assert "polo_billed_cost_usd" in exporter.payload.plain.decode()

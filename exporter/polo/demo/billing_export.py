@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -86,10 +86,12 @@ class Lines:
             values.append(row[name] if name in row else EMPTY.get(name, ""))
 
 
-def estate_resources(config: Config, client_of) -> list[BilledResource]:
+def estate_resources(config: Config, client_of, stopped: threading.Event | None = None) -> list[BilledResource]:
     """The billable resources of the simulated estate, found with Polo's own collectors."""
-    found = []
+    found: list[BilledResource] = []
     for account in config.accounts:
+        if stopped is not None and stopped.is_set():
+            break
         client = client_of(account.id)
         for resource_type in RESOURCE_TYPES:
             if resource_type.name not in SERVICE_OF_TYPE:
@@ -325,41 +327,66 @@ def write_period(s3, fmt: str, period: dt.date, table: pa.Table, execution: str)
                   Body=json.dumps(manifest).encode())
 
 
-def write_demo_exports(config: Config, now: dt.datetime, endpoint_url: str | None = None,
-                       clients: AccountClients | None = None) -> Callable[[], None]:
-    """Both exports of the simulated estate into the payer's demo bucket, then, as AWS does, the
-    current period rewritten every REWRITE_SECONDS (a new execution, so a new manifest) with
-    the days completed since. Returns the stop of those rewrites."""
-    started = time.monotonic()
-    clients = clients or AccountClients(endpoint_url)
-    resources = estate_resources(config, clients)
-    s3 = clients(config.costs.account or config.accounts[0].id)("s3", config.regions[0])
-    rows = write_exports(config, s3, resources, now)
-    log.info("simulated billing exports: %d FOCUS line items, %d resources, in %.1fs", rows, len(resources),
-             time.monotonic() - started)
-    stopped = threading.Event()
+class DemoExports:
+    """Both exports of the simulated estate, delivered into the payer's demo bucket; then, as AWS
+    does, the current period rewritten every REWRITE_SECONDS (a new execution, so a new
+    manifest) with the days completed since, until stop()."""
 
-    def rewrites() -> None:
-        while not stopped.wait(REWRITE_SECONDS):
+    def __init__(self, config: Config, now: dt.datetime, clients: AccountClients):
+        self.config, self.now, self.clients = config, now, clients
+        self.stopped = threading.Event()
+
+    @property
+    def s3(self):
+        return self.clients(self.config.costs.account or self.config.accounts[0].id)("s3", self.config.regions[0])
+
+    def create_bucket(self) -> None:
+        """The bucket alone: an export that has delivered nothing yet."""
+        create_bucket(self.s3)
+
+    def deliver(self) -> bool:
+        """Every period of both exports, then the rewrites; False if stop() came first."""
+        started = time.monotonic()
+        resources = estate_resources(self.config, self.clients, self.stopped)
+        rows = write_exports(self.config, self.s3, resources, self.now, self.stopped)
+        if self.stopped.is_set():
+            return False
+        log.info("simulated billing exports: %d FOCUS line items, %d resources, in %.1fs", rows, len(resources),
+                 time.monotonic() - started)
+        threading.Thread(target=self._rewrites, args=(resources,), name="polo-demo-billing-rewrites",
+                         daemon=True).start()
+        return True
+
+    def _rewrites(self, resources: Sequence[BilledResource]) -> None:
+        while not self.stopped.wait(REWRITE_SECONDS):
             try:
-                rewrite_current_period(config, s3, resources, dt.datetime.now(dt.timezone.utc))
+                rewrite_current_period(self.config, self.s3, resources, dt.datetime.now(dt.timezone.utc))
             except Exception:  # the demo goes on with the last delivery, as with a late AWS one
                 log.exception("simulated billing export: rewriting the current period failed")
 
-    threading.Thread(target=rewrites, name="polo-demo-billing", daemon=True).start()
-    return stopped.set
+    def stop(self) -> None:
+        self.stopped.set()
 
 
-def write_exports(config: Config, s3, resources: Sequence[BilledResource], now: dt.datetime) -> int:
-    """Both exports, every period, into the demo bucket of `s3` (the payer's client). Returns
-    the number of FOCUS line items written."""
+def create_bucket(s3) -> None:
     try:
         s3.create_bucket(Bucket=BUCKET)
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
+
+
+def write_exports(config: Config, s3, resources: Sequence[BilledResource], now: dt.datetime,
+                  stopped: threading.Event | None = None) -> int:
+    """Both exports, every period (until `stopped`), into the demo bucket of `s3` (the payer's
+    client). Returns the number of FOCUS line items written."""
+    create_bucket(s3)
     months = periods(CostModel(config), now.date())
-    return sum(_write_period(config, s3, resources, period, now, index >= len(months) - RESOURCE_PERIODS)
-               for index, period in enumerate(months))
+    rows = 0
+    for index, period in enumerate(months):
+        if stopped is not None and stopped.is_set():
+            break
+        rows += _write_period(config, s3, resources, period, now, index >= len(months) - RESOURCE_PERIODS)
+    return rows
 
 
 def rewrite_current_period(config: Config, s3, resources: Sequence[BilledResource], now: dt.datetime) -> int:

@@ -6,11 +6,13 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from unittest import mock
 
 from polo.config import Config
+from polo.demo.estate import AccountClients
 
 log = logging.getLogger(__name__)
 
@@ -22,42 +24,78 @@ FAKE_ENVIRONMENT = {
 }
 
 
-def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None) -> Callable[[], None]:
+def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None,
+             billing_later: bool = False) -> Simulation:
     """Fill a simulated AWS (in-process, or a moto server in this process at `endpoint_url`)
     with the demo estate, its cleanup cases, a cost model answering every period, a Price List
-    API and (when the config reads it) the billing exports. Returns the undo of the patches on
-    moto and of the exports' rewrites."""
+    API and (when the config reads it) the billing exports, unless `billing_later`: then only
+    their empty bucket, and Simulation.deliver_billing_exports writes them."""
     from polo.demo.actions import build_action_cases
-    from polo.demo.billing_export import BUCKET, write_demo_exports
     from polo.demo.costs import install_cost_model
     from polo.demo.estate import AccountClients, build_estate
     from polo.demo.price_list import install_price_list
 
     started = time.monotonic()
-    undo_price_list = install_price_list()
-    clients = AccountClients(endpoint_url)  # one set of clients for every builder
-    build_estate(config.accounts, config.regions, now, clients=clients)
-    build_action_cases(config.accounts, config.regions, now, config.state_dir, clients=clients)
-    undo_cost_model = install_cost_model(config, now)
-    stop_rewrites: Callable[[], None] | None = None
-    if config.billing_export is not None and config.billing_export.bucket == BUCKET:
-        stop_rewrites = write_demo_exports(config, now, clients=clients)
+    simulation = Simulation(config, now, AccountClients(endpoint_url))  # one set of clients for every builder
+    simulation.undo.append(install_price_list())
+    build_estate(config.accounts, config.regions, now, clients=simulation.clients)
+    build_action_cases(config.accounts, config.regions, now, config.state_dir, clients=simulation.clients)
+    simulation.undo.append(install_cost_model(config, now))
+    if simulation.billing_export_read:
+        if billing_later:
+            simulation.billing.create_bucket()
+        else:
+            simulation.billing.deliver()
     log.info("simulated AWS ready: %d accounts x %d regions in %.1fs",
              len(config.accounts), len(config.regions), time.monotonic() - started)
+    return simulation
 
-    def undo() -> None:
-        if stop_rewrites is not None:
-            stop_rewrites()
-        undo_cost_model()
-        undo_price_list()
 
-    return undo
+class Simulation:
+    """The populated simulated AWS: what undoes its patches, and the billing exports' delivery."""
+
+    def __init__(self, config: Config, now: dt.datetime, clients: AccountClients):
+        from polo.demo.billing_export import BUCKET, DemoExports
+
+        self.config, self.now, self.clients = config, now, clients
+        self.undo: list[Callable[[], None]] = []
+        self.billing_export_read = config.billing_export is not None and config.billing_export.bucket == BUCKET
+        self.billing = DemoExports(config, now, clients)
+        self._delivery: threading.Thread | None = None
+
+    def deliver_billing_exports(self, after: threading.Event, then: Callable[[], None]) -> None:
+        """On a thread: once `after` is set, write the billing exports, then call `then`.
+        Writing them takes about as long as building the estate and, in this process, would
+        slow the first sweep: a newcomer's demo is healthy first and reads its bill moments later."""
+        if not self.billing_export_read:
+            return
+
+        def deliver() -> None:
+            while not after.wait(0.5):
+                if self.billing.stopped.is_set():
+                    return
+            try:
+                if self.billing.deliver():
+                    then()
+            except Exception:  # the demo goes on without its bill, as with a late AWS delivery
+                log.exception("simulated billing exports: delivery failed")
+
+        self._delivery = threading.Thread(target=deliver, name="polo-demo-billing", daemon=True)
+        self._delivery.start()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop the deliveries (between two periods, never inside pyarrow at exit), then undo."""
+        self.billing.stop()
+        if self._delivery is not None:
+            self._delivery.join(timeout)
+        for undo in reversed(self.undo):
+            undo()
 
 
 @contextlib.contextmanager
-def simulated_aws(config: Config, now: dt.datetime | None = None):
+def simulated_aws(config: Config, now: dt.datetime | None = None, billing_later: bool = False):
     """The simulated AWS for as long as the context lasts, changing a little between sweeps
-    (polo.demo.churn) so that deletions and creations show."""
+    (polo.demo.churn) so that deletions and creations show. Yields the Simulation."""
     from moto import mock_aws
 
     from polo.demo.churn import Churn, start_churn
@@ -67,10 +105,10 @@ def simulated_aws(config: Config, now: dt.datetime | None = None):
     with mock.patch.dict(os.environ, environment), mock_aws():
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
             os.environ.pop(name, None)
-        undo_simulation = populate(config, now)
+        simulation = populate(config, now, billing_later=billing_later)
         stop_churn = start_churn(Churn(config.accounts, config.regions), config.sweep.interval)
         try:
-            yield
+            yield simulation
         finally:
             stop_churn()
-            undo_simulation()
+            simulation.close()
