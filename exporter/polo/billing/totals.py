@@ -54,7 +54,7 @@ class PeriodTotals:
         if sum(t.num_rows for t in self._partial) > COMPACT_ROWS:
             self._partial = [_merge(self._partial)]
         for column in (c for c in line.column_names if ":" in c):
-            kind, key = column.split(":", 1)
+            kind, key = _interned(column.split(":", 1))
             by = ["day", "account_id", column]
             for day, account, value, billed, effective in _rows(line.group_by(by).aggregate(COSTS), by):
                 _add(self.allocation[(day, account, kind, key, value)], billed, effective)
@@ -65,7 +65,8 @@ class PeriodTotals:
         if self._partial:
             merged = _merge(self._partial + [_as_table(self.resources)])
             self._partial, self.resources = [], {}
-            for account, resource_id, billed in _rows(merged, ["account_id", "resource_id"], ["billed_sum"]):
+            for account, resource_id, billed in _rows(merged, ["account_id", "resource_id"], ["billed_sum"],
+                                                      interned=False):  # ids are unique
                 self.resources.setdefault(sys.intern(account), {})[resource_id] = billed
         return self
 
@@ -101,7 +102,7 @@ class PeriodTotals:
             for entry in raw[name]:
                 if len(entry) != width + 2 or not all(isinstance(k, str) for k in entry[:width]):
                     raise ValueError(f"malformed entry {entry!r:.80}")
-                target[tuple(entry[:width])] = [cost_figure(entry[width]), cost_figure(entry[width + 1])]
+                target[tuple(_interned(entry[:width]))] = [cost_figure(entry[width]), cost_figure(entry[width + 1])]
         for account, ids in raw["resources"].items():
             totals.resources[sys.intern(str(account))] = {str(k): cost_figure(v) for k, v in ids.items()}
         for entry in raw["commitments"]:
@@ -111,12 +112,19 @@ class PeriodTotals:
         return totals
 
 
-def _rows(table: pa.Table, keys: list[str], values: Sequence[str] = ("billed_sum", "effective_sum")) -> Iterable:
+def _rows(table: pa.Table, keys: list[str], values: Sequence[str] = ("billed_sum", "effective_sum"),
+          interned: bool = True) -> Iterable:
     """The rows of a group_by result as tuples: keys then values (nulls as 0), column by column
-    rather than a dict per row."""
-    columns = [table[k].to_pylist() for k in keys] + [
+    rather than a dict per row. Keys are `interned`: the same few days, accounts, services and
+    regions make up hundreds of thousands of keys, and a string object each was most of their
+    memory."""
+    columns = [_interned(table[k].to_pylist()) if interned else table[k].to_pylist() for k in keys] + [
         pc.fill_null(table[v], 0.0).to_pylist() for v in values]
     return zip(*columns)
+
+
+def _interned(values: list) -> list:
+    return [sys.intern(v) if isinstance(v, str) else v for v in values]
 
 
 def _merge(parts: list[pa.Table]) -> pa.Table:
