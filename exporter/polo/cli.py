@@ -228,8 +228,9 @@ def serve_forever(args, config: Config, web_config: WebConfig | None, stack: con
                 if aws is not None:
                     from polo.billing.source import BillingSource
 
-                    aws.deliver_billing_exports(after=exporter.swept,
-                                                then=lambda: exporter.refresh_now(BillingSource))
+                    aws.deliver_billing_exports(  # billing what the first sweep found
+                        after=exporter.swept, then=lambda: exporter.refresh_now(BillingSource),
+                        swept=lambda: exporter.snapshot.resources if exporter.snapshot is not None else None)
                 if starting.reload_requested:
                     exporter.request_reload()
                 released.wait()  # the simulation lives until the exporter has stopped

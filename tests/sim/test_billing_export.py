@@ -323,7 +323,8 @@ def test_stopping_abandons_the_fold_at_the_next_slice_and_keeps_what_was_read(bu
 def test_the_demo_delivers_its_bill_after_the_first_sweep_and_polo_reads_it_then(moto, tmp_path):
     """The demo wrote every period of both exports before its exporter started, and the reads
     slowed the first sweep: healthy after 36 to 44 s. Now its bucket starts empty (no fault),
-    the bill is delivered once a sweep is published, and Polo reads it at once."""
+    the bill of what the first sweep found is delivered once it is published, and Polo reads it
+    at once."""
     from polo.demo.estate import AccountClients
     from polo.demo.simulated import Simulation
     from polo.exporter import Exporter
@@ -341,7 +342,9 @@ def test_the_demo_delivers_its_bill_after_the_first_sweep_and_polo_reads_it_then
         read.set()
 
     try:
-        simulation.deliver_billing_exports(after=exporter.swept, then=read_at_once)
+        swept = [Resource(ACCOUNT_A, "us-east-1", "ec2_instance", "i-0swept", tags={"team": "search"}),
+                 Resource(ACCOUNT_A, "global", "s3_bucket", "logs"), Resource(ACCOUNT_A, "us-east-1", "vpc", "vpc-1")]
+        simulation.deliver_billing_exports(after=exporter.swept, then=read_at_once, swept=lambda: swept)
         assert not read.wait(1.5)
         assert "Contents" not in simulation.billing.s3.list_objects_v2(Bucket=demo.BUCKET)
         exporter.sweep_once()
@@ -349,4 +352,6 @@ def test_the_demo_delivers_its_bill_after_the_first_sweep_and_polo_reads_it_then
     finally:
         simulation.close()
     assert sorted(source.store.periods) == ["2025-05", "2025-06", "2025-07"]
+    # what the sweep found is billed (a VPC is free); no client of its own went looking
+    assert set(source.store.periods["2025-07"].totals.resources[ACCOUNT_A]) == {"i-0swept", "logs"}
     assert "polo_billed_cost_usd" in exporter.payload.plain.decode()

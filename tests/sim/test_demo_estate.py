@@ -158,3 +158,34 @@ def test_handles_point_at_real_resources(swept):
                        + [est.vpc_id])
             assert set(handles) <= ids, (account.name, region, set(handles) - ids)
         assert set(summary[account.id].buckets) <= ids
+
+
+def test_the_builders_clients_are_let_go_once_the_simulation_is_populated(tmp_path):
+    """The demo kept the hundreds of clients that built its estate (372 for 16 accounts x 2
+    regions, each with its own copy of botocore's models) for as long as it ran; letting them
+    go before the exporter's first sweep took its peak from 1.43 to about 1.05 GB."""
+    import gc
+
+    from botocore.client import BaseClient
+
+    from moto import mock_aws
+    from polo.demo.simulated import populate
+    from support.common import make_config
+
+    def live_clients() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, BaseClient))
+
+    patch = pytest.MonkeyPatch()
+    use_fake_aws(patch, REGIONS[0])
+    config = make_config(accounts=("444444444444", "555555555555"), regions=list(REGIONS), state_dir=str(tmp_path))
+    try:
+        with mock_aws():
+            before = live_clients()
+            simulation = populate(config, NOW)
+            try:
+                assert live_clients() - before <= 2  # a builder made 10 or more per account
+            finally:
+                simulation.close()
+    finally:
+        patch.undo()

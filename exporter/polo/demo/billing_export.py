@@ -29,6 +29,7 @@ from polo.config import BillingExportSettings, Config
 from polo.costs.budget import month_start, next_month_start
 from polo.demo.costs import SERVICES, CostModel, unit
 from polo.demo.estate import AccountClients
+from polo.model import Resource
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class Lines:
 
 def estate_resources(config: Config, client_of, stopped: threading.Event | None = None) -> list[BilledResource]:
     """The billable resources of the simulated estate, found with Polo's own collectors."""
-    found: list[BilledResource] = []
+    found: list[Resource] = []
     for account in config.accounts:
         if stopped is not None and stopped.is_set():
             break
@@ -99,11 +100,16 @@ def estate_resources(config: Config, client_of, stopped: threading.Event | None 
             regions = ["global"] if resource_type.scope == "global" else config.regions
             for region in regions:
                 ctx = CollectContext(account_id=account.id, region=region, home_region=config.regions[0], client=client)
-                for r in resource_type.collect(ctx):
-                    found.append(BilledResource(account.id, config.regions[0] if r.region == "global" else r.region,
-                                                r.resource_id, SERVICE_OF_TYPE[resource_type.name], dict(r.tags),
-                                                resource_type.name))
-    return found
+                found.extend(resource_type.collect(ctx))
+    return billed_resources(config, found)
+
+
+def billed_resources(config: Config, resources: Iterable[Resource]) -> list[BilledResource]:
+    """The billable ones of `resources` (a sweep's, or estate_resources'), with their service;
+    a global resource bills in the home region."""
+    return [BilledResource(r.account_id, config.regions[0] if r.region == "global" else r.region, r.resource_id,
+                           SERVICE_OF_TYPE[r.resource_type], dict(r.tags), r.resource_type)
+            for r in resources if r.resource_type in SERVICE_OF_TYPE]
 
 
 def line_items(model: CostModel, days: Iterable[dt.date], resources: Sequence[BilledResource],
@@ -344,10 +350,12 @@ class DemoExports:
         """The bucket alone: an export that has delivered nothing yet."""
         create_bucket(self.s3)
 
-    def deliver(self) -> bool:
-        """Every period of both exports, then the rewrites; False if stop() came first."""
+    def deliver(self, swept: Iterable[Resource] | None = None) -> bool:
+        """Every period of both exports, billing the `swept` resources (by default the estate's,
+        found afresh), then the rewrites; False if stop() came first."""
         started = time.monotonic()
-        resources = estate_resources(self.config, self.clients, self.stopped)
+        resources = (estate_resources(self.config, self.clients, self.stopped) if swept is None
+                     else billed_resources(self.config, swept))
         rows = write_exports(self.config, self.s3, resources, self.now, self.stopped)
         if self.stopped.is_set():
             return False

@@ -26,7 +26,7 @@ from typing import Any
 
 from moto.backends import get_backend
 
-from polo.demo.estate import account_client_factory, slug, tag_spec, tags
+from polo.demo.estate import AccountClients, slug, tag_spec, tags
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +118,10 @@ class AccountChurn:
 class Churn:
     """Rounds of changes; `step()` makes the next one."""
 
-    def __init__(self, accounts: Sequence[Any], regions: Sequence[str], endpoint_url: str | None = None):
+    def __init__(self, accounts: Sequence[Any], regions: Sequence[str], clients: AccountClients | None = None):
         dev = [a for a in accounts if a.environment == "dev"][:ACCOUNTS]
-        self.accounts = [AccountChurn(a.id, regions[0], slug(a.name), account_client_factory(a.id, endpoint_url))
-                         for a in dev]
+        clients = clients or AccountClients()
+        self.accounts = [AccountChurn(a.id, regions[0], slug(a.name), clients(a.id)) for a in dev]
         self.round = 0
 
     def step(self) -> None:

@@ -48,6 +48,7 @@ import datetime as dt
 import io
 import logging
 import re
+import threading
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -121,39 +122,51 @@ class AccountEstate:
 # --- access -----------------------------------------------------------------------------------
 
 def account_client_factory(account_id: str, endpoint_url: str | None = None,
-                           base: boto3.Session | None = None) -> Callable[[str, str], Any]:
+                           base: boto3.Session | None = None,
+                           lock: threading.Lock | None = None) -> Callable[[str, str], Any]:
     """Assume the account's PoloReadOnly role once; return a caching (service, region) -> client.
-    Clients share one botocore session, so service models are loaded once."""
+    Clients share one botocore session, so service models are loaded once; `lock` makes them
+    one at a time when several threads ask (a boto3 session is not thread-safe)."""
     base = base or boto3.Session()
-    sts = base.client("sts", endpoint_url=endpoint_url,
-                      region_name=base.region_name or "us-east-1")
+    lock = lock or threading.Lock()
+    with lock:
+        sts = base.client("sts", endpoint_url=endpoint_url, region_name=base.region_name or "us-east-1")
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE_NAME}",
                             RoleSessionName="polo-demo-estate")["Credentials"]
     cache: dict[tuple[str, str], Any] = {}
 
     def client(service: str, region: str):
         key = (service, region)
-        if key not in cache:
-            cache[key] = base.client(
-                service, region_name=region, endpoint_url=endpoint_url,
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"])
-        return cache[key]
+        with lock:
+            if key not in cache:
+                cache[key] = base.client(
+                    service, region_name=region, endpoint_url=endpoint_url,
+                    aws_access_key_id=creds["AccessKeyId"],
+                    aws_secret_access_key=creds["SecretAccessKey"],
+                    aws_session_token=creds["SessionToken"])
+            return cache[key]
     return client
 
 
 class AccountClients:
-    """account id -> its caching client factory, made once and shared by the demo's builders:
-    each made its own for every account, service and region, and a client takes ~10 ms."""
+    """account id -> its caching client factory, made once and shared by the demo's builders,
+    its churn and its billing exports: each made its own for every account, service and
+    region (a boto3 session each for the churn), and a client takes ~10 ms."""
 
     def __init__(self, endpoint_url: str | None = None):
         self.endpoint_url, self.base = endpoint_url, boto3.Session()
         self._factories: dict[str, Callable[[str, str], Any]] = {}
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        """Let go of every client made so far: the estate's builders made hundreds, each with
+        its own copy of botocore's models, and the simulation's later users need a few."""
+        self._factories.clear()
 
     def __call__(self, account_id: str) -> Callable[[str, str], Any]:
         if account_id not in self._factories:
-            self._factories[account_id] = account_client_factory(account_id, self.endpoint_url, self.base)
+            self._factories[account_id] = account_client_factory(account_id, self.endpoint_url, self.base,
+                                                                 self._lock)
         return self._factories[account_id]
 
 

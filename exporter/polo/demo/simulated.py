@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from unittest import mock
 
 from polo.config import Config
 from polo.demo.estate import AccountClients
+from polo.model import Resource
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None,
     build_estate(config.accounts, config.regions, now, clients=simulation.clients)
     build_action_cases(config.accounts, config.regions, now, config.state_dir, clients=simulation.clients)
     simulation.undo.append(install_cost_model(config, now))
+    simulation.clients.release()
+    gc.collect()  # the builders' clients are cycles: free them before the exporter's sweep needs the memory
     if simulation.billing_export_read:
         if billing_later:
             simulation.billing.create_bucket()
@@ -63,10 +67,12 @@ class Simulation:
         self.billing = DemoExports(config, now, clients)
         self._delivery: threading.Thread | None = None
 
-    def deliver_billing_exports(self, after: threading.Event, then: Callable[[], None]) -> None:
-        """On a thread: once `after` is set, write the billing exports, then call `then`.
-        Writing them takes about as long as building the estate and, in this process, would
-        slow the first sweep: a newcomer's demo is healthy first and reads its bill moments later."""
+    def deliver_billing_exports(self, after: threading.Event, then: Callable[[], None],
+                                swept: Callable[[], Iterable[Resource] | None] = lambda: None) -> None:
+        """On a thread: once `after` is set, write the billing exports for the resources
+        `swept()` gives (None: found afresh), then call `then`. Writing them takes about as
+        long as building the estate and, in this process, would slow the first sweep: a
+        newcomer's demo is healthy first and reads its bill moments later."""
         if not self.billing_export_read:
             return
 
@@ -75,7 +81,7 @@ class Simulation:
                 if self.billing.stopped.is_set():
                     return
             try:
-                if self.billing.deliver():
+                if self.billing.deliver(swept()):
                     then()
             except Exception:  # the demo goes on without its bill, as with a late AWS delivery
                 log.exception("simulated billing exports: delivery failed")
@@ -106,7 +112,8 @@ def simulated_aws(config: Config, now: dt.datetime | None = None, billing_later:
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
             os.environ.pop(name, None)
         simulation = populate(config, now, billing_later=billing_later)
-        stop_churn = start_churn(Churn(config.accounts, config.regions), config.sweep.interval)
+        stop_churn = start_churn(Churn(config.accounts, config.regions, simulation.clients),
+                                 config.sweep.interval)
         try:
             yield simulation
         finally:
