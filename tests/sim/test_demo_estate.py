@@ -161,9 +161,9 @@ def test_handles_point_at_real_resources(swept):
 
 
 def test_the_builders_clients_are_let_go_once_the_simulation_is_populated(tmp_path):
-    """The demo kept the hundreds of clients that built its estate (372 for 16 accounts x 2
-    regions, each with its own copy of botocore's models) for as long as it ran; letting them
-    go before the exporter's first sweep took its peak from 1.43 to about 1.05 GB."""
+    """The demo kept the hundreds of clients that built its estate (each with its own copy of
+    botocore's models) for as long as it ran: most of its peak memory beside moto's own
+    (docs/benchmarks.md, issue 20). They go before the exporter's first sweep."""
     import gc
 
     from botocore.client import BaseClient

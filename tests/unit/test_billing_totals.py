@@ -172,9 +172,10 @@ def test_cost_categories_allocate_the_whole_bill(fmt):
 
 
 def test_keys_share_one_string_per_value_read_or_restored():
-    """20 periods of the demo's FOCUS export held 395,172 daily keys of five strings each, one
-    string object per key: 190 MB kept by the billing source. A day, account or service is now
-    one object however many keys hold it, also after a restart restores the state."""
+    """The demo's FOCUS export holds hundreds of thousands of daily keys of five strings each,
+    and each key had string objects of its own: most of what the billing source kept. A day,
+    account or service is now one object however many keys hold it, also after a restart
+    restores the state."""
     for totals in (totals_of("focus"), PeriodTotals.from_json(totals_of("focus").to_json())):
         keys = list(totals.daily) + list(totals.allocation)
         for position in range(5):

@@ -34,7 +34,7 @@ def populate(config: Config, now: dt.datetime, endpoint_url: str | None = None,
     their empty bucket, and Simulation.deliver_billing_exports writes them."""
     from polo.demo.actions import build_action_cases
     from polo.demo.costs import install_cost_model
-    from polo.demo.estate import AccountClients, build_estate
+    from polo.demo.estate import build_estate
     from polo.demo.price_list import install_price_list
 
     started = time.monotonic()
