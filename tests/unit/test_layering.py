@@ -38,7 +38,7 @@ ALLOWED = {
                  "sweep", "web"},
     "web": {"__init__", "config", "config_yaml", "render"},
     "slack": {"__init__", "atomic", "config", "render", "web"},
-    "demo": {"actions", "collectors", "config", "costs", "prices"},
+    "demo": {"actions", "collectors", "config", "costs", "model", "prices"},
     "cli": {"__init__", "billing", "config", "costs", "demo", "exporter", "prices", "web"},
 }
 
