@@ -57,3 +57,44 @@ def test_every_shape_a_kept_operation_reaches_is_kept():
     assert set(cut["shapes"]) == {"ReadIn", "Ids", "Id", "ReadOut", "Tags", "Key", "Value", "Denied", "Busy"}
     with pytest.raises(ValueError, match="x has no operation Wrte"):
         cut_model(model, frozenset({"Wrte"}))
+
+
+
+def test_threads_meeting_a_cold_loader_load_each_model_once(monkeypatch):
+    """Every sweep thread's first paginator asks the shared loader at once: each used to scan
+    botocore's data folders (hundreds of services) for the same answer, most of a small
+    estate's first sweep."""
+    import os
+    import threading
+    import time
+
+    listings = []
+    listdir = os.listdir
+    paused = threading.local()
+
+    def slow_listdir(path):
+        listings.append(path)
+        if not getattr(paused, "once", False):  # every thread is inside the scan before one ends it
+            paused.once = True
+            time.sleep(0.05)
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", slow_listdir)
+    called_operations_loader().load_service_model("ec2", "paginators-1")
+    one_thread = len(listings)
+    listings.clear()
+    loader = called_operations_loader()
+    start = threading.Barrier(8)
+    models = []
+
+    def first_paginator():
+        start.wait()
+        models.append(loader.load_service_model("ec2", "paginators-1"))
+
+    threads = [threading.Thread(target=first_paginator) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(models) == 8 and all(model is models[0] for model in models)
+    assert one_thread > 0 and len(listings) == one_thread

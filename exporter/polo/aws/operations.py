@@ -12,6 +12,7 @@ sweep calls. Services not listed load whole.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from botocore.loaders import JSONFileLoader, Loader
@@ -88,6 +89,26 @@ class CalledOperationsFiles(JSONFileLoader):
         return data
 
 
+class SharedLoader(Loader):
+    """One loader for every session and sweep thread, its models cut to CALLED's operations.
+    botocore caches what a loader loads, but only once loaded: the first clients of a service
+    all ask at once (each one's first paginator), and each of them scanned botocore's data
+    folders and read the same file, dozens of times over on a fresh start. Here one thread loads
+    and the others find it cached."""
+
+    def __init__(self) -> None:
+        super().__init__(file_loader=CalledOperationsFiles())
+        self._loading = threading.RLock()
+
+    def load_service_model(self, service_name, type_name, api_version=None):
+        with self._loading:
+            return super().load_service_model(service_name, type_name, api_version)
+
+    def load_data(self, name):
+        with self._loading:
+            return super().load_data(name)
+
+
 def called_operations_loader() -> Loader:
     """A botocore loader whose service models hold only CALLED's operations."""
-    return Loader(file_loader=CalledOperationsFiles())
+    return SharedLoader()
