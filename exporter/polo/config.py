@@ -9,6 +9,7 @@ the line the README's table shows; `read_settings` reads a section from those de
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field, fields, replace
@@ -541,14 +542,15 @@ def tag_label_name(tag_key: str) -> str:
     return "tag_" + re.sub(r"[^a-zA-Z0-9_]", "_", tag_key)
 
 
-def known_regions() -> set[str]:
-    import boto3
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region of every AWS partition, from botocore's partitions file (its pseudo-regions
+    such as aws-global left out by the partition's own pattern). The endpoints file lists the
+    same regions, but reading that much larger file was a noticeable part of every start."""
+    from botocore.loaders import Loader
 
-    session = boto3.session.Session()
-    regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions("ec2", partition_name=partition))
-    return regions
+    return frozenset(region for partition in Loader().load_data("partitions")["partitions"]
+                     for region in partition["regions"] if re.match(partition["regionRegex"], region))
 
 
 def parse_duration(text: Any) -> float:

@@ -92,6 +92,7 @@ def test_tag_label_names_are_sanitised():
      "renamed to per_region_workers: the cap is now per account and region"),
     (with_(collectors=["ec2_instances", "dynamodb"]), "collectors[1]", "unknown collector 'dynamodb'"),
     (with_(regions=["us-east-1", "mars-north-1"]), "regions[1]", "unknown AWS region 'mars-north-1'"),
+    (with_(regions=["aws-global"]), "regions[0]", "unknown AWS region 'aws-global'"),
     (with_(tags={"labels": ["cost-center", "cost_center"]}), "tags.labels[1]", "both become label"),
     (with_(web={"listen_address": "localhost"}), "web.listen_address", "is not HOST:PORT"),
     (with_(aws={"endpoint_url": "localhost:5000"}), "aws.endpoint_url", "not an http(s) URL"),
@@ -247,3 +248,9 @@ def test_billing_export_reads_with_the_payer_by_default():
     settings = parse_config(data, "polo.yml").billing_export
     assert settings is not None
     assert (settings.account, settings.format, settings.prefix) == ("210987654321", "focus", "")
+
+
+def test_every_partitions_regions_are_known():
+    from polo.config import known_regions
+
+    assert {"us-east-1", "eu-central-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1"} <= known_regions()
