@@ -42,6 +42,7 @@ class Sweeper:
         self.collectors = {name: collectors[name] for name in config.collectors}
         self._accounts = {a.id: a for a in config.own_accounts}
         self._assume_failures: dict[str, str] = {}
+        self._took: dict[TaskKey, float] = {}  # each task's seconds in the previous sweep
         # Reentrant: a future that is already done runs its callback inside add_done_callback.
         self._lock = threading.RLock()
         self._cancelled = threading.Event()
@@ -52,13 +53,14 @@ class Sweeper:
         self._cancelled.set()
 
     def tasks_for(self, account: Account) -> list[TaskKey]:
-        """Global collectors first: S3's is the longest chain of dependent calls (ListBuckets,
-        then three calls per bucket), and started last it would be the sweep's tail."""
+        """The longest tasks first, so none starts last and becomes the sweep's tail: by the
+        time each took in the previous sweep, and where there was none (the first sweep, the first
+        after a reload) by its declared chain of dependent calls."""
         tasks = []
         for name, collector in self.collectors.items():
             regions = [GLOBAL] if collector.scope == "global" else self.config.regions
             tasks += [TaskKey(account.id, region, name) for region in regions]
-        return sorted(tasks, key=lambda task: task.region != GLOBAL)  # stable: config order otherwise
+        return sorted(tasks, key=lambda task: (-self._took.get(task, 0.0), -self.collectors[task.collector].chain))
 
     def run(self) -> SweepOutcome:
         """In a large estate (more account-regions than sweep.kept_client_regions) at most
@@ -137,6 +139,7 @@ class Sweeper:
             for account_id in self._accounts:
                 self.access.release(account_id)
 
+        self._took = {result.task: result.duration for result in results}
         accounts_up = {a.id: a.id not in self._assume_failures for a in self._accounts.values()}
         return SweepOutcome(results, accounts_up, time.monotonic() - started)
 

@@ -145,6 +145,9 @@ class ResourceType:
     console: Console | None = None
     diagram: Diagram | None = None
     taggable: bool = True  # checked by the missing_tags rule
+    # Calls one after another that an account-region needs at the least (a listing, then a call
+    # per item or on what it found): a sweep starts the longest chains first.
+    chain: int = 1
 
 
 def paginate(client, operation: str, result_key: str, **params) -> Iterator[Any]:

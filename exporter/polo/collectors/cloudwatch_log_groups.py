@@ -61,4 +61,5 @@ TYPE = ResourceType(
                   "How long a log group keeps its events (absent when they never expire).",
                   detail("retention_days", DAY)),),
     console=Console(CONSOLE + "cloudwatch/home?region={r}#logsV2:log-groups/log-group/{1}"),
+    chain=2,
 )

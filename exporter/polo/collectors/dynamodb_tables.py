@@ -99,4 +99,5 @@ TYPE = ResourceType(
               detail("write_capacity_units")),
     ),
     console=Console(CONSOLE + "dynamodbv2/home?region={r}#table?name={1}"),
+    chain=3,
 )

@@ -80,4 +80,5 @@ TYPE = ResourceType(
     name="ebs_snapshot", collector="ebs_snapshots", collect=collect,
     price=price, price_queries=price_queries,
     console=Console(EC2_CONSOLE + "SnapshotDetails:snapshotId={1}"),
+    chain=2,
 )

@@ -73,4 +73,5 @@ TYPE = ResourceType(
               detail("lifecycle_policy")),
     ),
     console=Console(CONSOLE + "ecr/repositories/private/{account}/{1}?region={r}"),
+    chain=4,
 )

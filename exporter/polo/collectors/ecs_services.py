@@ -64,4 +64,5 @@ TYPE = ResourceType(
     # arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE
     console=Console(CONSOLE + "ecs/v2/clusters/{1}/services/{2}?region={r}",
                     "arn:[^:]+:ecs:[^:]*:[^:]*:service/([^/]+)/([^/]+)"),
+    chain=3,
 )

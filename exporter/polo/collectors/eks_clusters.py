@@ -66,4 +66,5 @@ TYPE = ResourceType(
               detail("fargate_profiles")),
     ),
     console=Console(CONSOLE + "eks/home?region={r}#/clusters/{1}"),
+    chain=4,
 )

@@ -56,4 +56,5 @@ TYPE = ResourceType(
     # arn:aws:eks:REGION:ACCOUNT:nodegroup/CLUSTER/NODEGROUP/UUID
     console=Console(CONSOLE + "eks/home?region={r}#/clusters/{1}/nodegroups/{2}",
                     "arn:[^:]+:eks:[^:]*:[^:]*:nodegroup/([^/]+)/([^/]+)/.*"),
+    chain=3,
 )

@@ -78,4 +78,5 @@ TYPE = ResourceType(
     name="elastic_ip", collector="elastic_ips", collect=collect,
     price=price, price_queries=price_queries,
     console=Console(EC2_CONSOLE + "ElasticIpDetails:AllocationId={1}"),
+    chain=2,
 )

@@ -64,4 +64,5 @@ TYPE = ResourceType(
     price=price, price_queries=price_queries,
     gauges=(Gauge("polo_elasticache_cluster_nodes", "Cache nodes in an ElastiCache cluster.", detail("nodes")),),
     console=Console(CONSOLE + "elasticache/home?region={r}#/redis/{1}"),
+    chain=2,
 )

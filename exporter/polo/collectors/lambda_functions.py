@@ -48,4 +48,5 @@ def collect(ctx: CollectContext):
 TYPE = ResourceType(
     name="lambda_function", collector="lambda_functions", collect=collect,
     console=Console(CONSOLE + "lambda/home?region={r}#/functions/{1}"),
+    chain=2,
 )

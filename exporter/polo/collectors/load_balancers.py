@@ -106,4 +106,5 @@ TYPE = ResourceType(
     price=price, price_queries=price_queries,
     console=Console(EC2_CONSOLE + "LoadBalancer:loadBalancerArn={1}"),
     diagram=Diagram("vpc", "#F2495C"),
+    chain=4,
 )

@@ -78,4 +78,5 @@ TYPE = ResourceType(
     price=price, price_queries=price_queries,
     console=Console(VPC_CONSOLE + "NatGatewayDetails:natGatewayId={1}"),
     diagram=Diagram("vpc", "#FF9830"),
+    chain=2,
 )

@@ -102,4 +102,5 @@ TYPE = ResourceType(
               detail("master_count")),
     ),
     console=Console(CONSOLE + "aos/home?region={r}#opensearch/domains/{1}"),
+    chain=3,
 )

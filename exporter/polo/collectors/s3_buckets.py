@@ -67,4 +67,5 @@ def collect(ctx: CollectContext):
 TYPE = ResourceType(
     name="s3_bucket", collector="s3_buckets", collect=collect, scope="global",
     console=Console("https://s3.console.aws.amazon.com/s3/buckets/{1}?region={r}"),
+    chain=4,
 )

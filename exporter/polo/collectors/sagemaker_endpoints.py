@@ -111,4 +111,5 @@ TYPE = ResourceType(
               variant_instances, labels=("variant", "instance_type")),
     ),
     console=Console(CONSOLE + "sagemaker/home?region={r}#/endpoints/{1}"),
+    chain=5,
 )

@@ -83,4 +83,5 @@ TYPE = ResourceType(
     name="sagemaker_notebook", collector="sagemaker_notebooks", collect=collect,
     price=price, price_queries=price_queries,
     console=Console(CONSOLE + "sagemaker/home?region={r}#/notebook-instances/{1}"),
+    chain=3,
 )
