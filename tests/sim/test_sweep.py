@@ -321,6 +321,25 @@ def test_clients_of_a_service_share_their_operation_models(moto):
     assert s3.meta.service_model.operation_model("ListBuckets").name == "ListBuckets"
 
 
+def test_reply_timestamps_are_read_without_dateutil(moto, monkeypatch):
+    """botocore reads every timestamp with dateutil, a large part of parsing a big Describe
+    reply; Polo's clients read AWS's ISO 8601 ones with the standard library."""
+    import datetime as dt
+
+    import dateutil.parser
+
+    config = make_config(accounts=(ACCOUNT_A,), regions=("us-east-1",))
+    run_instances(ACCOUNT_A, 1)
+    ec2 = AwsAccess(config.aws, home_region="us-east-1").client(config.account(ACCOUNT_A), "ec2", "us-east-1")
+
+    def no_dateutil(*args, **kwargs):
+        raise AssertionError("dateutil read a timestamp")
+
+    monkeypatch.setattr(dateutil.parser, "parse", no_dateutil)
+    launched = ec2.describe_instances()["Reservations"][0]["Instances"][0]["LaunchTime"]
+    assert isinstance(launched, dt.datetime) and launched.utcoffset() == dt.timedelta(0)
+
+
 def test_a_large_estate_keeps_clients_only_for_the_account_regions_being_swept(moto):
     """Clients cost memory per account, region and service; beyond sweep.kept_client_regions
     they live for their account-region's turn only, and at most workers / per_region_workers
