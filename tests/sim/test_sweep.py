@@ -321,6 +321,19 @@ def test_clients_of_a_service_share_their_operation_models(moto):
     assert s3.meta.service_model.operation_model("ListBuckets").name == "ListBuckets"
 
 
+def test_clients_share_their_event_names(moto):
+    """botocore's emitters rewrite each event name through a table of renamed events on first
+    use, and each client has an emitter of its own: a millisecond of CPU for a client's first
+    call. Polo's clients, of any service and account, share what was worked out."""
+    config = make_config(accounts=(ACCOUNT_A, ACCOUNT_B), regions=("us-east-1",))
+    access = AwsAccess(config.aws, home_region="us-east-1")
+    ec2 = access.client(config.account(ACCOUNT_A), "ec2", "us-east-1")
+    ec2.describe_volumes()
+    other = access.client(config.account(ACCOUNT_B), "elbv2", "us-east-1")
+    assert other.meta.events._alias_name_cache is ec2.meta.events._alias_name_cache
+    assert "before-call.ec2.DescribeVolumes" in other.meta.events._alias_name_cache
+
+
 def test_reply_timestamps_are_read_without_dateutil(moto, monkeypatch):
     """botocore reads every timestamp with dateutil, a large part of parsing a big Describe
     reply; Polo's clients read AWS's ISO 8601 ones with the standard library."""

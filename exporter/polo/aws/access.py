@@ -69,6 +69,25 @@ def parse_timestamp(value: Any) -> dt.datetime:
     return botocore.utils.parse_timestamp(value)
 
 
+# botocore's event names as its event emitters rewrite them (its table of renamed events, the
+# same for every emitter): each session and each client has an emitter of its own, which worked
+# out every name afresh through that whole table on first use.
+_EVENT_NAMES: dict[str, str] = {}
+
+
+class _SharedEventNames:
+    """A base of every client class: the client's emitter reads and fills the shared table of
+    event names instead of one of its own (see _EVENT_NAMES). If botocore renames the private
+    `_alias_name_cache`, each client keeps its own, as before, and
+    test_clients_share_their_event_names fails."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        emitter = kwargs.get("event_emitter")
+        if isinstance(getattr(emitter, "_alias_name_cache", None), dict):
+            emitter._alias_name_cache = _EVENT_NAMES  # type: ignore[union-attr]
+        super().__init__(*args, **kwargs)
+
+
 class AwsAccess:
     """Per-account assumed-role sessions with cached, auto-refreshing credentials."""
 
@@ -166,15 +185,18 @@ class AwsAccess:
                 self._sessions[(account.id, account.role_arn)] = session
             return session
 
-    def _share_client_methods(self, class_attributes: dict[str, Any], event_name: str, **_) -> None:
+    def _share_client_methods(self, class_attributes: dict[str, Any], base_classes: list[type], event_name: str,
+                              **_) -> None:
         """botocore builds a class per client, with a method, a docstring and an operation model
         for every operation of the service (EC2 has hundreds): about 1 MB per EC2 client, and an
         estate has one per account and region. The methods only name their operation, so every
-        client of a service gets the first one's (the class itself stays its own); runs under
-        _create_lock, through botocore's documented class-creation event."""
+        client of a service gets the first one's (the class itself stays its own), and its
+        event names (_SharedEventNames); runs under _create_lock, through botocore's documented
+        class-creation event."""
         first = self._client_methods.setdefault(event_name, dict(class_attributes))
         for name in class_attributes.keys() & first.keys():
             class_attributes[name] = first[name]
+        base_classes.insert(0, _SharedEventNames)
 
     def _share_model_cache(self, client) -> None:
         """Each client gets a ServiceModel of its own, whose cache fills with an operation model
