@@ -87,17 +87,28 @@ def load(args, demo_state_dir: str | None = None) -> Config:
 
 def run_once(exporter: Exporter) -> None:
     """--once: costs, one sweep, then the prices that sweep needs (a few rounds: a price found
-    can reveal the next one needed, such as gp3 IOPS after gp3 storage), then the output."""
+    can reveal the next one needed, such as gp3 IOPS after gp3 storage), then the output. The
+    prices each finished task needs are fetched while the rest of the sweep runs."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
     from polo.prices.price_list_source import PriceListSource
 
     exporter.run_sources_once()
-    exporter.sweep_once()
-    for source in exporter.sources:
-        if isinstance(source, PriceListSource):
-            for _round in range(3):
-                if not source.fetch_due():
-                    break
-                exporter.publish()
+    prices = [source for source in exporter.sources if isinstance(source, PriceListSource)]
+    fetched_while_sweeping = 0  # some may come after the sweep's own publish
+    with ThreadPoolExecutor(1, thread_name_prefix="polo-once") as pool:
+        sweep = pool.submit(exporter.sweep_once)
+        while not sweep.done():
+            answered = sum(source.fetch_due() for source in prices)
+            fetched_while_sweeping += answered
+            if not answered:
+                wait([sweep], timeout=0.1)  # until the next task's keys
+        sweep.result()
+    for _round in range(3):
+        if not sum(source.fetch_due() for source in prices) and not fetched_while_sweeping:
+            break
+        fetched_while_sweeping = 0
+        exporter.publish()
 
 
 def configure_logging(level: str) -> None:

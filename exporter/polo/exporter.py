@@ -22,7 +22,7 @@ from polo.prices.pricing import PriceTable
 from polo.prices.resource_costs import ResourceCostSource
 from polo.render.exposition import Family, Payload, render
 from polo.render.inventory import InventorySource, SelfSource
-from polo.model import Inventory, Snapshot
+from polo.model import Inventory, Resource, Snapshot
 from polo.accounts.roster import Roster
 from polo.source import Source
 from polo.sweep import GLOBAL, SweepCancelled, Sweeper, failure_summary
@@ -146,7 +146,7 @@ class Exporter:
         self._inventory_source = InventorySource(config)
         self.roster = Roster(config, self.access)
         self.reload_ok, self.reload_success_time = True, time.time()  # the config given at start
-        self.sweeper = Sweeper(config, self.access)
+        self.sweeper = Sweeper(config, self.access, found=self._found)
         self.inventory = Inventory(config.sweep.prune_window)
         self.snapshot: Snapshot | None = None  # the latest sweep, published or not
         # What /metrics serves and the sweep it was rendered from, swapped together so
@@ -201,6 +201,10 @@ class Exporter:
         self.access.reconfigure(config.aws, config.regions[0], pool_size(config))
         self.roster.rebase(config)
 
+    def _found(self, resources: tuple[Resource, ...]) -> None:
+        for source in self.sources:
+            source.found(resources)
+
     def sweep_once(self) -> Snapshot:
         self._apply_pending()
         self.settle_accounts(time.time())
@@ -232,7 +236,7 @@ class Exporter:
 
     def _use(self, config: Config) -> None:
         self.config = config
-        self.sweeper = Sweeper(config, self.access)
+        self.sweeper = Sweeper(config, self.access, found=self._found)
         self.inventory.prune_window = config.sweep.prune_window
         # collectors or regions dropped by a reload: their series end (nothing was deleted)
         self.inventory.retain_tasks(lambda task: task.collector in config.collectors and (

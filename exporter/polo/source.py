@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 if TYPE_CHECKING:
     from polo.config import Config
     from polo.render.exposition import Family
-    from polo.model import Snapshot
+    from polo.model import Resource, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,11 @@ class Source:
 
     def run_once(self) -> None:
         """Do that work once, synchronously, for --once."""
+
+    def found(self, resources: tuple[Resource, ...]) -> None:
+        """One sweep task's resources, as the task ends and before the sweep is published: a
+        source with work to do for them (prices to fetch) can start it now. Runs on a sweep
+        thread: hand the work to the source's own."""
 
     def stop(self, timeout: float = 0.0) -> bool:
         """End the background work (a reload no longer wants this source, or the program is

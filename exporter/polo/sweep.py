@@ -12,13 +12,14 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable
 
 from polo.aws.access import AssumeRoleError, AwsAccess
 from polo.errors import error_code
 from polo.collectors.base import CollectContext
 from polo.collectors import COLLECTORS
 from polo.config import Account, Config
-from polo.model import TaskKey, TaskResult
+from polo.model import Resource, TaskKey, TaskResult
 
 log = logging.getLogger(__name__)
 GLOBAL = "global"
@@ -36,9 +37,12 @@ class SweepOutcome:
 
 
 class Sweeper:
-    def __init__(self, config: Config, access: AwsAccess, collectors=COLLECTORS):
+    def __init__(self, config: Config, access: AwsAccess, collectors=COLLECTORS,
+                 found: Callable[[tuple[Resource, ...]], None] | None = None):
+        """`found` is handed each task's resources as the task ends (polo.source.Source.found)."""
         self.config = config
         self.access = access
+        self.found = found
         self.collectors = {name: collectors[name] for name in config.collectors}
         self._accounts = {a.id: a for a in config.own_accounts}
         self._assume_failures: dict[str, str] = {}
@@ -113,6 +117,12 @@ class Sweeper:
                 log.error("collector %s in account %s region %s raised past its guard: %r",
                           task.collector, task.account_id, task.region, exc)
                 result = TaskResult(task, None, 0.0, error=error_code(exc))
+            if result.resources and self.found is not None:
+                try:
+                    self.found(result.resources)
+                except Exception:  # whoever listens, the sweep goes on
+                    log.exception("handing the resources of collector %s in account %s region %s on failed",
+                                  task.collector, task.account_id, task.region)
             key = (task.account_id, task.region)
             with self._lock:
                 results.append(result)

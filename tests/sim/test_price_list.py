@@ -279,3 +279,67 @@ def test_with_discovery_only_prices_wait_for_an_account(price_list):
     assert waiting.fetch_due() == 0 and sum(waiting.requests.values()) == 0
     waiting.reconfigure(config)
     assert waiting.fetch_due() == 1
+
+
+def test_each_finished_sweep_task_has_its_prices_wanted_before_the_sweep_ends(price_list):
+    """A cold cache was filled only after the sweep was published: on a small estate the Price
+    List queries took half as long again as the sweep. The keys a task's resources are priced
+    by are wanted as the task ends, and a fetcher can ask for them while the sweep goes on."""
+    from dataclasses import replace
+
+    from polo.collectors import COLLECTORS
+    from polo.sweep import Sweeper
+
+    source, _clock, config, access = price_list
+    volume = next(r for r in resources("eu-west-1") if r.resource_type == "ebs_volume")
+    due_meanwhile = []
+
+    def volumes(ctx):
+        return (volume,)
+
+    def later(ctx):
+        due_meanwhile.append(set(source.due()))
+        return ()
+
+    config = replace(config, accounts=config.accounts[:1], regions=("eu-west-1",),
+                     collectors=("ebs_volumes", "vpcs"), sweep=replace(config.sweep, workers=1, per_region_workers=1))
+    collectors = {"ebs_volumes": replace(COLLECTORS["ebs_volumes"], collect=volumes, chain=2),
+                  "vpcs": replace(COLLECTORS["vpcs"], collect=later)}
+    Sweeper(config, access, collectors, found=source.found).run()
+    assert due_meanwhile == [{("eu-west-1", "ebs_volume_gb_month", "gp3"), ("eu-west-1", "ebs_gp3_iops_month"),
+                              ("eu-west-1", "ebs_gp3_throughput_mibps_month")}]
+
+
+def test_once_publishes_prices_fetched_after_the_sweeps_own_publish(price_list, monkeypatch):
+    """--once fetches prices while it sweeps: a fetch still running when the sweep publishes
+    ends after it, and its prices belong in the output."""
+    import time
+    from dataclasses import replace
+
+    from polo.cli import run_once
+    from polo.collectors import COLLECTORS
+    from polo.exporter import Exporter
+    from polo.sweep import Sweeper
+
+    source, _clock, config, access = price_list
+    volume = next(r for r in resources("eu-west-1") if r.resource_type == "ebs_volume")
+    config = replace(config, accounts=config.accounts[:1], regions=("eu-west-1",), collectors=("ebs_volumes",))
+    exporter = Exporter(config, access, sources=[ResourceCostSource(config, source.table), source])
+    exporter.sweeper = Sweeper(config, access, {"ebs_volumes": replace(COLLECTORS["ebs_volumes"],
+                                                                       collect=lambda ctx: (volume,))},
+                               found=exporter._found)
+    fetch, publish, published = source._fetch, exporter.publish, []
+
+    def publish_slowly():  # the sweep's publish: the fetch starts meanwhile, and ends after it
+        if not published:
+            time.sleep(0.3)
+        published.append(True)
+        publish()
+
+    monkeypatch.setattr(exporter, "publish", publish_slowly)
+    monkeypatch.setattr(source, "_fetch", lambda key: time.sleep(0.5) or fetch(key))
+    run_once(exporter)
+    text = b"".join(exporter.payload.iter_plain()).decode()
+    assert 'polo_resource_price_missing{resource_type="ebs_volume"' not in text
+    assert any(line.startswith("polo_resource_monthly_cost_usd{") and 'resource_type="ebs_volume"' in line
+               for line in text.splitlines())

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -27,7 +27,7 @@ from polo.aws.access import AwsAccess
 from polo.config import Account, Config
 from polo.errors import error_code
 from polo.render.exposition import Family
-from polo.model import Snapshot
+from polo.model import Resource, Snapshot
 from polo.prices.price_list import parse_items, price_from, query_for
 from polo.prices.pricing import PriceKey, PriceTable
 from polo.source import Source, ended
@@ -164,6 +164,19 @@ class PriceListSource(Source):
         with self._lock:
             return sorted(k for k in self._wanted
                           if k not in self.cache or self.cache[k].fetched < stale_before)
+
+    def found(self, resources: tuple[Resource, ...]) -> None:
+        """The keys a sweep task's resources are priced by, wanted as the task ends: a cold
+        cache fills while the rest of the sweep runs, not only after it is published."""
+        if self._stopped.is_set():
+            return
+        pricing = replace(self.table, asked=set())  # the same prices; its own record of keys
+        for resource in resources:
+            pricing.monthly_cost(resource)
+        with self._lock:
+            self._wanted |= pricing.asked
+        if self.due():
+            self._wake.set()
 
     def families(self, snapshot: Snapshot | None) -> Iterable[Family]:
         """Runs after the sources that price resources: takes the keys they asked for and
