@@ -482,6 +482,31 @@ def test_s3_other_errors_fail_the_collector(aws):
         collect(s3_buckets, aws, region="global")
 
 
+def test_s3_asks_about_a_few_buckets_at_once(aws):
+    """Three calls per bucket, one bucket after another, made S3 the sweep's longest task."""
+    import threading
+    import time
+
+    from polo.collectors.base import ITEMS_AT_ONCE
+
+    for index in range(8):
+        aws("s3").create_bucket(Bucket=f"bucket-{index}")
+    lock, active, peak = threading.Lock(), [0], [0]
+
+    def slow_tagging(**_):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.1)
+        with lock:
+            active[0] -= 1
+
+    aws("s3").meta.events.register("before-call.s3.GetBucketTagging", slow_tagging)
+    found = collect(s3_buckets, aws, region="global")
+    assert [r.resource_id for r in found] == [f"bucket-{index}" for index in range(8)]  # in ListBuckets' order
+    assert peak[0] == ITEMS_AT_ONCE
+
+
 def test_nat_gateways_survive_a_cloudwatch_transport_error(aws, caplog):
     ec2 = aws("ec2")
     _, subnet_ids = network(ec2)
@@ -851,10 +876,15 @@ def test_cloudwatch_log_groups_all_pages(aws):
     assert found["/app/0"].details["retention_days"] is None and found["/app/0"].tags == {}
 
 
-def test_ecs_and_ecr_follow_next_tokens():
+def test_ecs_and_ecr_follow_next_tokens(monkeypatch):
     """moto answers ListServices and DescribeRepositories in one page whatever the size, so
-    botocore's own paginators are driven with canned two-page replies (botocore's Stubber)."""
+    botocore's own paginators are driven with canned two-page replies (botocore's Stubber,
+    which wants its calls in order: one repository at a time)."""
     from botocore.stub import Stubber
+
+    from polo.collectors import base
+
+    monkeypatch.setattr(base, "ITEMS_AT_ONCE", 1)
 
     ecs = boto3.client("ecs", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     cluster = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/search"
@@ -872,12 +902,12 @@ def test_ecs_and_ecr_follow_next_tokens():
     ecr = boto3.client("ecr", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(ecr) as stub:
         stub.add_response("describe_repositories", {"repositories": [{"repositoryName": "api"}], "nextToken": "t"})
+        stub.add_response("describe_repositories", {"repositories": [{"repositoryName": "web"}]}, {"nextToken": "t"})
         stub.add_response("describe_images", {"imageDetails": [{"imageSizeInBytes": 10}], "nextToken": "i"},
                           {"repositoryName": "api"})
         stub.add_response("describe_images", {"imageDetails": [{"imageSizeInBytes": 5}]},
                           {"repositoryName": "api", "nextToken": "i"})
         stub.add_response("get_lifecycle_policy", {"repositoryName": "api"}, {"repositoryName": "api"})
-        stub.add_response("describe_repositories", {"repositories": [{"repositoryName": "web"}]}, {"nextToken": "t"})
         stub.add_response("describe_images", {"imageDetails": []}, {"repositoryName": "web"})
         stub.add_client_error("get_lifecycle_policy", "LifecyclePolicyNotFoundException",
                               expected_params={"repositoryName": "web"})

@@ -7,13 +7,14 @@ read the declarations without loading boto3.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
 
 from polo.model import GIB, Resource, tag_dict
 
 __all__ = ["GIB", "CollectContext", "Console", "Diagram", "Gauge", "PriceQuery", "Prices", "ResourceType", "detail",
-           "map_tags", "paginate"]
+           "each_item", "map_tags", "paginate"]
 
 DAY = 86400
 # Console pages: {r} is the region, {account} the account id, {1}, {2}... the id pattern's groups.
@@ -154,6 +155,27 @@ def paginate(client, operation: str, result_key: str, **params) -> Iterator[Any]
     """Every item of every page of a paginated Describe/List call (records, or names/ARNs)."""
     for page in client.get_paginator(operation).paginate(**params):
         yield from page.get(result_key, ())
+
+
+Item = TypeVar("Item")
+Described = TypeVar("Described")
+ITEMS_AT_ONCE = 4  # per task, beyond the sweep's pool: a few more requests in flight per account
+
+
+def each_item(describe: Callable[[Item], Described], items: Iterable[Item]) -> Iterator[Described]:
+    """describe(item) for every item, in their order, ITEMS_AT_ONCE at a time: a type whose
+    every item needs calls of its own (S3's buckets, ECR's repositories) otherwise makes one
+    chain of them all, the longest task of a sweep. The first failure is the task's; items
+    not yet started are dropped."""
+    items = list(items)
+    if len(items) < 2:
+        yield from map(describe, items)
+        return
+    pool = ThreadPoolExecutor(min(ITEMS_AT_ONCE, len(items)), thread_name_prefix="polo-items")
+    try:
+        yield from pool.map(describe, items)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def map_tags(tags: dict[str, str] | None):

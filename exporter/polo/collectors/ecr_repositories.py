@@ -1,5 +1,6 @@
 """ECR repositories (DescribeRepositories, all pages), with their images (DescribeImages, all
-pages), whether a lifecycle policy is set (GetLifecyclePolicy) and tags (ListTagsForResource).
+pages), whether a lifecycle policy is set (GetLifecyclePolicy) and tags (ListTagsForResource),
+a few repositories at a time.
 
 Yields, e.g.:
     Resource(account_id='651774330118', region='us-east-1', resource_type='ecr_repository',
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from polo.collectors.base import (
-    CONSOLE, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail, paginate,
+    CONSOLE, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail, each_item, paginate,
 )
 from polo.errors import error_code
 from polo.model import Resource, tag_dict, timestamp
@@ -33,11 +34,12 @@ def has_lifecycle_policy(ecr, name: str) -> bool:
 
 def collect(ctx: CollectContext):
     ecr = ctx.regional_client("ecr")
-    for repo in paginate(ecr, "describe_repositories", "repositories"):
+
+    def describe(repo) -> Resource:
         name = repo["repositoryName"]
         images = list(paginate(ecr, "describe_images", "imageDetails", repositoryName=name))
         arn = repo.get("repositoryArn", "")
-        yield Resource(
+        return Resource(
             account_id=ctx.account_id,
             region=ctx.region,
             resource_type=TYPE.name,
@@ -51,6 +53,8 @@ def collect(ctx: CollectContext):
             details={"image_count": len(images), "lifecycle_policy": has_lifecycle_policy(ecr, name),
                      "arn": arn},
         )
+
+    yield from each_item(describe, paginate(ecr, "describe_repositories", "repositories"))
 
 
 def price(prices: Prices, r: Resource) -> float | None:

@@ -1,4 +1,4 @@
-"""EKS clusters (ListClusters, all pages; DescribeCluster each), with how many managed node
+"""EKS clusters (ListClusters, all pages; DescribeCluster each, a few at a time), with how many managed node
 groups and Fargate profiles run in them (ListNodegroups and ListFargateProfiles, all pages).
 
 Yields, e.g.:
@@ -15,20 +15,22 @@ from __future__ import annotations
 from typing import Sequence
 
 from polo.collectors.base import (
-    CONSOLE, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail, map_tags, paginate,
+    CONSOLE, CollectContext, Console, Gauge, PriceQuery, Prices, ResourceType, detail, each_item, map_tags,
+    paginate,
 )
 from polo.model import Resource, timestamp
 
 
 def collect(ctx: CollectContext):
     eks = ctx.regional_client("eks")
-    for name in paginate(eks, "list_clusters", "clusters"):
+
+    def describe(name: str) -> Resource:
         cluster = eks.describe_cluster(name=name)["cluster"]
         nodegroups = sum(1 for _ in paginate(eks, "list_nodegroups", "nodegroups", clusterName=name))
         profiles = sum(1 for _ in paginate(eks, "list_fargate_profiles", "fargateProfileNames",
                                            clusterName=name))
         vpc_id = (cluster.get("resourcesVpcConfig") or {}).get("vpcId") or ""
-        yield Resource(
+        return Resource(
             account_id=ctx.account_id,
             region=ctx.region,
             resource_type=TYPE.name,
@@ -43,6 +45,8 @@ def collect(ctx: CollectContext):
             details={"nodegroups": nodegroups, "fargate_profiles": profiles,
                      "arn": cluster.get("arn", "")},
         )
+
+    yield from each_item(describe, paginate(eks, "list_clusters", "clusters"))
 
 
 def price(prices: Prices, r: Resource) -> float | None:

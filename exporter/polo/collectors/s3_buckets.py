@@ -1,6 +1,6 @@
 """S3 buckets, a global collector (ListBuckets, all pages, from the home region), with each
 bucket's region (GetBucketLocation), public access block (GetPublicAccessBlock) and tags
-(GetBucketTagging), asked in the bucket's own region.
+(GetBucketTagging), asked in the bucket's own region, a few buckets at a time.
 
 Yields, e.g.:
     Resource(account_id='651774330118', region='eu-west-1', resource_type='s3_bucket',
@@ -13,7 +13,7 @@ fails the whole collector, so the sweep reports it instead of publishing a parti
 """
 from __future__ import annotations
 
-from polo.collectors.base import CollectContext, Console, ResourceType, paginate
+from polo.collectors.base import CollectContext, Console, ResourceType, each_item, paginate
 from polo.errors import error_code
 from polo.model import EMPTY, Resource, tag_dict, timestamp
 
@@ -47,11 +47,12 @@ def bucket_tags(s3, bucket: str):
 
 def collect(ctx: CollectContext):
     home = ctx.client("s3", ctx.home_region)
-    for bucket in paginate(home, "list_buckets", "Buckets"):
+
+    def describe(bucket) -> Resource:
         name = bucket["Name"]
         region = bucket_region(home, name)
         s3 = ctx.client("s3", region)
-        yield Resource(
+        return Resource(
             account_id=ctx.account_id,
             region=region,
             resource_type=TYPE.name,
@@ -62,6 +63,8 @@ def collect(ctx: CollectContext):
             tags=bucket_tags(s3, name),
             details={"public_access_blocked": public_access_blocked(s3, name)},
         )
+
+    yield from each_item(describe, paginate(home, "list_buckets", "Buckets"))
 
 
 TYPE = ResourceType(
