@@ -306,11 +306,12 @@ class SweepSettings:
                            integer())
     per_region_workers: int = setting(
         4, "pool slots one account-region may hold (AWS rate-limits per account and region; global services "
-           "count as one region), so a throttled region cannot starve the rest; the former "
-           "`per_account_workers` is refused with a pointer here", integer())
+           "count as one region), so a throttled region cannot starve the rest (inside a task, S3, ECR and EKS "
+           "ask about up to 4 buckets, repositories or clusters at once); the former `per_account_workers` is "
+           "refused with a pointer here", integer())
     prune_window: float = setting(86400.0, "how long a vanished resource is exported as a tombstone", duration)
     kept_client_regions: int = setting(
-        64, "account-regions whose AWS clients are kept between sweeps; in a larger estate each "
+        32, "account-regions whose AWS clients are kept between sweeps; in a larger estate each "
             "account-region's clients are made for its turn in the sweep and dropped after it, so memory follows "
             "`workers`, not the estate ([docs/scaling.md](docs/scaling.md))", integer(0))
 
