@@ -11,8 +11,10 @@ servers answer the demo's Price List API), and `c7n-org run --cache-period 0` wi
 default parallelism. Costs are off in both Polo runs.
 The proxy is reset (counters zeroed, every bucket full) before each run. Each run also reports
 the CPU seconds of the tool's processes and of the simulator's, which shares the machine's
-cores. c7n is no dependency of Polo or its tests: install it anywhere (`pip install c7n
-c7n-org`, a separate virtualenv keeps its boto3 apart) and pass its c7n-org.
+cores. After the judged rounds, one more run of Polo on the policies' types goes through
+bench.once_timeline: its imports, client creation, requests and longest task. c7n is no
+dependency of Polo or its tests: install it anywhere (`pip install c7n c7n-org`, a separate
+virtualenv keeps its boto3 apart) and pass its c7n-org.
 """
 from __future__ import annotations
 
@@ -78,17 +80,22 @@ def load_average() -> float:
 
 
 def sweep_figures(exposition: str) -> dict:
-    """The sweep's own wall time and the collectors' summed task time, from --once's output."""
+    """The sweep's own wall time, the collectors' summed task time and the longest task, from
+    --once's output."""
     by_collector: dict[str, float] = {}
-    sweep = None
+    sweep, longest = None, (0.0, "")
     for line in exposition.splitlines():
         if line.startswith("polo_sweep_duration_seconds "):
             sweep = float(line.split()[-1])
         elif line.startswith("polo_collector_duration_seconds{"):
             collector = line.split('collector="', 1)[1].split('"', 1)[0]
-            by_collector[collector] = by_collector.get(collector, 0.0) + float(line.split()[-1])
+            seconds = float(line.split()[-1])
+            by_collector[collector] = by_collector.get(collector, 0.0) + seconds
+            region = line.split('region="', 1)[1].split('"', 1)[0]
+            longest = max(longest, (seconds, f"{collector} in {region}"))
     slowest = sorted(by_collector.items(), key=lambda kv: -kv[1])[:5]
-    return {"sweep_seconds": sweep, "slowest_collectors_task_seconds": {k: round(v, 1) for k, v in slowest}}
+    return {"sweep_seconds": sweep, "slowest_collectors_task_seconds": {k: round(v, 1) for k, v in slowest},
+            "longest_task_seconds": round(longest[0], 2), "longest_task": longest[1]}
 
 
 def price_list_requests(exposition: str) -> int:
@@ -98,9 +105,10 @@ def price_list_requests(exposition: str) -> int:
 
 
 def run_polo(proxy: ProxyProcess, accounts: list[dict], regions: list[str], tmp: str,
-             collectors: tuple[str, ...] | None = None, price_list: bool = False) -> dict:
+             collectors: tuple[str, ...] | None = None, price_list: bool = False, timeline: bool = False) -> dict:
     """polo-exporter --once with every default collector, or only `collectors`; a state dir of
-    its own, as a first run has (so a Price List cache starts cold)."""
+    its own, as a first run has (so a Price List cache starts cold). `timeline`: through
+    bench.once_timeline, adding where the run's time went."""
     config = {"accounts": accounts, "regions": regions, "aws": {"endpoint_url": proxy.endpoint},
               "costs": {"enabled": False}, "pricing": {"price_list": price_list},
               "state_dir": tempfile.mkdtemp(prefix="polo-state-", dir=tmp)}
@@ -110,13 +118,18 @@ def run_polo(proxy: ProxyProcess, accounts: list[dict], regions: list[str], tmp:
     with open(path, "w") as f:
         yaml.safe_dump(config, f)
     proxy.reset()
-    figures, code, stdout, stderr = timed([sys.executable, "-m", "polo", "--config", path, "--once"],
-                                          clean_env(PYTHONPATH=REPO_ROOT), tmp, proxy.pids)
+    where = os.path.join(tmp, "timeline.json")
+    command = [sys.executable, "-m", *(("bench.once_timeline", where) if timeline else ("polo",)),
+               "--config", path, "--once"]
+    figures, code, stdout, stderr = timed(command, clean_env(PYTHONPATH=REPO_ROOT), tmp, proxy.pids)
     if code not in (0, 1):  # 1: some collector failed, counted below
         raise RuntimeError(f"polo-exporter --once exited {code}:\n{stderr[-3000:]}")
     from polo.config import load_config
 
     served = proxy.stats()
+    if timeline:
+        with open(where) as f:
+            figures["timeline"] = json.load(f)
     return {**figures, **sweep_figures(stdout), "exit_code": code, "load_average": load_average(),
             "collectors": list(load_config(path).collectors), "price_list": price_list,
             "price_list_requests": price_list_requests(stdout),
@@ -163,10 +176,13 @@ def compare(proxy: ProxyProcess, c7n_org: str, accounts: list[dict], regions: li
                            "c7n_org": run_c7n(proxy, c7n_org, accounts, regions, tmp)})
     same_types, every_type, c7n = (min((r[tool] for r in rounds), key=lambda r: r["seconds"])
                                    for tool in ("polo_policy_types", "polo_every_type_priced", "c7n_org"))
+    with tempfile.TemporaryDirectory(prefix="polo-bench-c7n-") as tmp:  # after the judged rounds
+        where = run_polo(proxy, accounts, regions, tmp, POLICY_TYPES, timeline=True)
     version = subprocess.run([os.path.join(os.path.dirname(c7n_org), "custodian"), "version"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout.strip()
     return {"latency_ms": latency_ms, "accounts": len(accounts), "regions": regions,
             "polo_policy_types": same_types, "polo_every_type_priced": every_type, "c7n_org": c7n,
+            "polo_policy_types_timed": where,
             "custodian_version": version, "rounds": rounds,
             "policy_types_share_of_c7n": round(same_types["seconds"] / c7n["seconds"], 3),
             "every_type_priced_share_of_c7n": round(every_type["seconds"] / c7n["seconds"], 3)}

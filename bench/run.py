@@ -273,6 +273,21 @@ def loopback_resources(scrape: dict, milliseconds: float) -> int:
     return int(milliseconds / scrape["gzip_loopback_floor_ms"] * scrape["resources"] // 1000 * 1000)
 
 
+def where_the_time_goes(peer: dict) -> str:
+    """bench.once_timeline's breakdown of Polo's run on the policies' types, in words."""
+    timed = peer.get("polo_policy_types_timed")
+    if not timed or "timeline" not in timed:
+        return "no timed run"
+    t = timed["timeline"]
+    return (f"in a timed run of {timed['seconds']} s: polo and botocore imported at "
+            f"{t['polo_and_botocore_imported_seconds']} s, "
+            f"first request at {t['first_request_seconds']} s, last answer at {t['last_response_seconds']} s, "
+            f"exit at {t['ended_seconds']} s; {t['clients']} clients made in {t['client_creation_seconds']} s; "
+            f"{t['requests']} requests, median {t['request_median_ms']} ms and p90 {t['request_p90_ms']} ms "
+            f"against the simulator's {peer['latency_ms']:g} ms; the longest task {timed['longest_task']}, "
+            f"{timed['longest_task_seconds']} s")
+
+
 def cpu_floor(peer_run: dict, cores: int) -> float:
     """Seconds the tool's and the simulator's CPU take on `cores` cores: no run ends sooner."""
     return round((peer_run["cpu_seconds"] + peer_run["simulator_cpu_seconds"]) / cores, 2)
@@ -371,7 +386,7 @@ def evaluate(results: dict) -> list[dict]:
                      "met": peer["policy_types_share_of_c7n"] <= TARGETS["share_of_c7n_org"],
                      "why": f"a third is {c7n['seconds'] / 3:.2f} s; Polo's own and the simulator's CPU in its "
                             f"run take {cpu_floor(peer['polo_policy_types'], cores)} s on {cores} cores, its sweep "
-                            f"{peer['polo_policy_types']['sweep_seconds']:.2f} s"})
+                            f"{peer['polo_policy_types']['sweep_seconds']:.2f} s; {where_the_time_goes(peer)}"})
         rows.append({"target": f"polo-exporter --once with every type and a cold Price List cache no slower than "
                                f"c7n-org at {size}",
                      "measured": f"{peer['polo_every_type_priced']['seconds']} s vs {c7n['seconds']} s "

@@ -111,3 +111,22 @@ def test_a_timed_run_reports_the_cpu_of_the_tool_and_of_the_simulator(tmp_path):
     assert code == 0 and figures["seconds"] >= 0.5
     assert 0.5 <= figures["cpu_seconds"] < 0.9
     assert 0.05 < figures["simulator_cpu_seconds"] <= 1.05  # it burns alongside, part of its second inside
+
+
+def test_a_timed_once_run_says_where_its_time_went(tmp_path):
+    """bench.once_timeline's breakdown of a --once run against the simulated AWS."""
+    from bench import estate
+    from bench.awsproxy import ProxyProcess
+    from bench.custodian import run_polo
+
+    accounts = [{"id": "100000000000", "name": "account-000", "environment": "prod"}]
+    with ProxyProcess(servers=1, latency_ms=0, throttle=False) as proxy:
+        estate.build(accounts, ["us-east-1"], proxy.endpoint, 10, processes=1)
+        run = run_polo(proxy, accounts, ["us-east-1"], str(tmp_path), ("ec2_instances", "load_balancers"),
+                       timeline=True)
+    timeline = run["timeline"]
+    assert run["exit_code"] == 0 and timeline["exit_code"] == 0
+    assert timeline["requests"] == run["requests"] > 0 and timeline["clients"] >= 3  # sts, ec2, elbv2
+    assert (0 < timeline["polo_and_botocore_imported_seconds"] < timeline["first_request_seconds"]
+            < timeline["last_response_seconds"] <= timeline["ended_seconds"])
+    assert run["longest_task"] in ("ec2_instances in us-east-1", "load_balancers in us-east-1")
