@@ -310,6 +310,16 @@ def test_each_finished_sweep_task_has_its_prices_wanted_before_the_sweep_ends(pr
                               ("eu-west-1", "ebs_gp3_throughput_mibps_month")}]
 
 
+def test_after_the_first_rendered_sweep_the_render_alone_learns_the_keys(price_list):
+    """Pricing every task's resources as it ends is for a cold start: once a sweep is rendered,
+    each render asks for every key, and doing it twice a sweep would only cost CPU."""
+    source, _clock, _config, _access = price_list
+    volume = next(r for r in resources("eu-west-1") if r.resource_type == "ebs_volume")
+    source.families(snapshot_of([]))
+    source.found((volume,))
+    assert source.due() == []
+
+
 def test_once_publishes_prices_fetched_after_the_sweeps_own_publish(price_list, monkeypatch):
     """--once fetches prices while it sweeps: a fetch still running when the sweep publishes
     ends after it, and its prices belong in the output."""

@@ -133,6 +133,7 @@ class PriceListSource(Source):
         self.last_success: float | None = None
         self._lock = threading.Lock()  # cache, wanted and the counters
         self._wanted: set[PriceKey] = set()
+        self._rendered_a_sweep = False
         self._retry_at = 0.0
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -167,8 +168,10 @@ class PriceListSource(Source):
 
     def found(self, resources: tuple[Resource, ...]) -> None:
         """The keys a sweep task's resources are priced by, wanted as the task ends: a cold
-        cache fills while the rest of the sweep runs, not only after it is published."""
-        if self._stopped.is_set():
+        cache fills while the rest of the sweep runs, not only after it is published. Only
+        until a sweep is rendered: from then on each render learns every key, and pricing
+        every task's resources twice a sweep would be for the rare new one."""
+        if self._stopped.is_set() or self._rendered_a_sweep:
             return
         pricing = replace(self.table, asked=set())  # the same prices; its own record of keys
         for resource in resources:
@@ -186,6 +189,7 @@ class PriceListSource(Source):
         if snapshot is not None:
             with self._lock:
                 self._wanted = set(asked)
+                self._rendered_a_sweep = True
             asked.clear()
             if self.due():
                 self._wake.set()
